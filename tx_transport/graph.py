@@ -1,0 +1,322 @@
+"""Build the multimodal scenario graph (a ``networkx.MultiDiGraph``) from a validated bundle.
+
+Nodes
+-----
+- road-layer nodes keep their ids (OSM node ids, ``int``), attributes ``x``, ``y`` (lon/lat);
+- ``"place:<id>"`` one node per place;
+- ``"x:<id>"`` nodes of schematic expressway/trunk links (interchanges, junctions, waypoints);
+- ``"stn:<place>"`` the concourse of a rail stop; ``"rail:<line>:<service>:<place>:arr|dep"``
+  platform nodes of one service at one stop;
+- ``"w:<id>"`` waterway nodes (shared by the channels that meet there).
+
+Edges follow OSMnx conventions (``length`` in m, ``travel_time`` in s, ``speed_kph``, optional
+``geometry`` as a shapely LineString in EPSG:4326; a missing geometry is the straight line) plus
+``mode`` (road, expressway, rail, waterway, transfer), ``kind`` (see ``profiles.yaml``),
+``link_id``, ``project`` and ``status``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import networkx as nx
+import numpy as np
+from shapely.geometry import LineString
+
+from .geo import WGS84, haversine_km
+from .io import ALWAYS_ON_PROJECTS, Bundle
+from .rail import run_time_s
+from .scenario import ScenarioSelection
+
+MOTORWAY = {"motorway"}
+
+
+def _road_speed(modes: dict[str, Any], highway: str, design: float | None = None) -> float:
+    c = modes["road"]["classes"][highway]
+    return float(design if design is not None else c["design_speed_kmh"]) * float(c["operating_factor"])
+
+
+class _Snapper:
+    """Nearest road-layer node lookups (local roads only, or motorway nodes only)."""
+
+    def __init__(self, nodes: dict[Any, tuple[float, float]], motorway_nodes: set[Any]) -> None:
+        self.local_ids = [n for n in nodes if n not in motorway_nodes and not str(n).startswith("place:")]
+        self.mw_ids = [n for n in nodes if n in motorway_nodes]
+        self.local = np.array([nodes[n] for n in self.local_ids], dtype=float).reshape(-1, 2)
+        self.mw = np.array([nodes[n] for n in self.mw_ids], dtype=float).reshape(-1, 2)
+
+    def nearest(self, lon: float, lat: float, motorway: bool = False) -> tuple[Any, float] | None:
+        ids, arr = (self.mw_ids, self.mw) if motorway else (self.local_ids, self.local)
+        if not ids:
+            return None
+        d = haversine_km(lat, lon, arr[:, 1], arr[:, 0])
+        i = int(np.argmin(d))
+        return ids[i], float(d[i])
+
+
+def build_graph(b: Bundle, sel: ScenarioSelection, road_graph: nx.MultiDiGraph | None = None) -> nx.MultiDiGraph:
+    """Build the full multimodal graph of one scenario (all modes; profiles filter later).
+
+    Parameters
+    ----------
+    b : Bundle
+        The validated bundle.
+    sel : ScenarioSelection
+        Which projects are in service and their speed overrides.
+    road_graph : networkx.MultiDiGraph, optional
+        An OSMnx-style road graph (EPSG:4326, ``highway`` on edges) that replaces the embedded
+        road layer. Expressway access then follows its own ``motorway_link`` edges.
+    """
+    modes = b.modes
+    G = nx.MultiDiGraph(crs=WGS84, scenario=sel.name, name=f"tx-transport {sel.name}")
+    coords: dict[Any, tuple[float, float]] = {}
+    motorway_nodes: set[Any] = set()
+    ref_nodes: dict[str, Any] = {}
+    toll_s = float(modes["road"]["ramp_toll_min"]) * 60.0
+
+    def add_edge(u, v, *, length_m, time_s, mode, kind, link_id, project, status="existing", geometry=None,
+                 speed_kph=None, highway=None, both=False):
+        attrs = {"length": float(length_m), "travel_time": float(time_s), "mode": mode, "kind": kind,
+                 "link_id": link_id, "project": project, "status": status}
+        if speed_kph is not None:
+            attrs["speed_kph"] = float(speed_kph)
+        if highway is not None:
+            attrs["highway"] = highway
+        if geometry is not None:
+            attrs["geometry"] = geometry
+        G.add_edge(u, v, **attrs)
+        if both:
+            back = dict(attrs)
+            if geometry is not None:
+                back["geometry"] = LineString(list(geometry.coords)[::-1])
+            G.add_edge(v, u, **back)
+
+    def add_node(n, lon, lat, **attrs):
+        if n not in G:
+            G.add_node(n, x=float(lon), y=float(lat), **attrs)
+            coords[n] = (float(lon), float(lat))
+
+    # ---------------------------------------------------------------- road layer
+    if road_graph is not None:
+        for n, d in road_graph.nodes(data=True):
+            add_node(n, d["x"], d["y"], layer="road")
+        for u, v, k, d in road_graph.edges(keys=True, data=True):
+            hw = d.get("highway", modes["road"]["default_class"])
+            if isinstance(hw, list):
+                hw = hw[0]
+            if hw not in modes["road"]["classes"]:
+                hw = modes["road"]["default_class"]
+            speed = _road_speed(modes, hw)
+            length = float(d.get("length", 0.0))
+            tt = length / (speed / 3.6) + (toll_s / 2 if hw == "motorway_link" else 0.0)
+            add_edge(u, v, length_m=length, time_s=tt, mode="expressway" if hw.startswith("motorway") else "road",
+                     kind="ramp" if hw == "motorway_link" else "road", link_id=f"osm:{u}-{v}-{k}",
+                     project="osm-roads", geometry=d.get("geometry"), speed_kph=speed, highway=hw)
+            if hw == "motorway":
+                motorway_nodes.update((u, v))
+    else:
+        rn = b.road_nodes
+        lon = rn.lon.to_numpy()
+        lat = rn.lat.to_numpy()
+        refs = rn["ref"].to_numpy() if "ref" in rn.columns else np.array([""] * len(rn))
+        for nid, x, y, ref in zip(rn.index.to_numpy(), lon, lat, refs):
+            nid = int(nid)
+            G.add_node(nid, x=float(x), y=float(y), layer="road", **({"ref": ref} if ref else {}))
+            coords[nid] = (float(x), float(y))
+            if ref:
+                ref_nodes[str(ref)] = nid
+        e = b.road_edges
+        active = e.project.isin(sel.projects) | e.project.str.startswith("junction:")
+        for u, v, length_km, hw, proj in zip(e.u[active], e.v[active], e.length_km[active], e.highway[active], e.project[active]):
+            spd_override = sel.speed_kmh.get(proj)
+            design = None
+            if proj in sel.corridor_design:
+                design = sel.corridor_design[proj]
+            speed = spd_override if spd_override is not None else _road_speed(modes, hw, design if hw == "motorway" else None)
+            tt = length_km * 3600.0 / speed
+            if hw == "motorway_link" and not proj.startswith("junction:"):
+                tt += toll_s
+            mode = "expressway" if hw in ("motorway", "motorway_link") else "road"
+            add_edge(int(u), int(v), length_m=length_km * 1000.0, time_s=tt, mode=mode,
+                     kind="ramp" if hw == "motorway_link" else "road", link_id=f"road:{u}-{v}", project=proj,
+                     status=sel.status.get(proj, "existing"), speed_kph=speed, highway=hw, both=True)
+            if hw == "motorway":
+                motorway_nodes.update((int(u), int(v)))
+    snap = _Snapper(coords, motorway_nodes)
+
+    # ---------------------------------------------------------------- schematic expressways and trunk roads
+    def chain(project: dict, hw: str, detour_default: float, is_expressway: bool) -> None:
+        pid = project["id"]
+        if pid not in sel.projects:
+            return
+        nodes = project["nodes"]
+        ids = []
+        for n in nodes:
+            if is_expressway and n["id"] in ref_nodes:
+                nid = ref_nodes[n["id"]]
+            elif "place" in n:
+                nid = f"place:{n['place']}"
+            else:
+                nid = f"x:{n['id']}"
+            add_node(nid, n["lon"], n["lat"], layer="expressway" if is_expressway else "road", name=n.get("name_en", n["id"]))
+            ids.append(nid)
+        crow = [float(haversine_km(a["lat"], a["lon"], c["lat"], c["lon"])) for a, c in zip(nodes[:-1], nodes[1:])]
+        total = sum(crow)
+        factor = (project["length_km"] / total) if project.get("length_km") and total > 0 else detour_default
+        design = project.get("design_speed_kmh")
+        speed = sel.speed_kmh.get(pid) or _road_speed(modes, hw, design)
+        for k, (a, c, d_km) in enumerate(zip(ids[:-1], ids[1:], crow)):
+            length_km = max(d_km * factor, 0.01)
+            geom = LineString([coords[a], coords[c]])
+            add_edge(a, c, length_m=length_km * 1000, time_s=length_km * 3600 / speed, mode="expressway" if is_expressway else "road",
+                     kind="road", link_id=f"{pid}:{k}", project=pid, status=project["status"], geometry=geom,
+                     speed_kph=speed, highway=hw, both=True)
+            if is_expressway:
+                motorway_nodes.update((a, c))
+        for n, nid in zip(nodes, ids):
+            lon, lat = coords[nid]
+            if is_expressway:
+                if isinstance(nid, int):
+                    continue  # joined onto a traced corridor's interchange/junction
+                kind = n.get("kind", "interchange")
+                if kind == "interchange":
+                    hit = snap.nearest(lon, lat, motorway=False)
+                    if hit is not None:
+                        tgt, dist = hit
+                        length = max(dist * 1.2, 0.3)
+                        add_edge(nid, tgt, length_m=length * 1000, time_s=length * 3600 / _road_speed(modes, "motorway_link") + toll_s,
+                                 mode="expressway", kind="ramp", link_id=f"{pid}:ramp:{n['id']}", project=pid,
+                                 status=project["status"], highway="motorway_link", both=True)
+                else:
+                    hit = snap.nearest(lon, lat, motorway=True)
+                    if hit is not None and hit[1] <= 3.0:
+                        tgt, dist = hit
+                        length = max(dist * 1.2, 0.3)
+                        add_edge(nid, tgt, length_m=length * 1000, time_s=length * 3600 / _road_speed(modes, "motorway_link"),
+                                 mode="expressway", kind="ramp", link_id=f"{pid}:jct:{n['id']}", project=pid,
+                                 status=project["status"], highway="motorway_link", both=True)
+            elif not str(nid).startswith("place:"):
+                hit = snap.nearest(lon, lat, motorway=False)
+                if hit is not None:
+                    tgt, dist = hit
+                    length = max(dist * float(modes["road"]["connector_detour"]), 0.05)
+                    add_edge(nid, tgt, length_m=length * 1000, time_s=length * 3600 / float(modes["road"]["connector_speed_kmh"]),
+                             mode="road", kind="connector", link_id=f"{pid}:conn:{n['id']}", project=pid,
+                             status=project["status"], both=True)
+
+    sd = float(modes["road"].get("schematic_detour", 1.2))
+    for c in b.corridors:
+        if c.get("geometry") == "schematic":
+            chain(c, "motorway", sd, True)
+    plan_classes = modes["road"]["plan_classes"]
+    for t in b.trunk_links:
+        chain(t, plan_classes[t["road_class"]], sd, False)
+    snap = _Snapper(coords, motorway_nodes)  # trunk-road waypoints are now snappable too
+
+    # ---------------------------------------------------------------- places
+    det = float(modes["road"]["connector_detour"])
+    csp = float(modes["road"]["connector_speed_kmh"])
+    for pid, p in b.places.iterrows():
+        n = f"place:{pid}"
+        add_node(n, p.lon, p.lat, place=pid, kind=p.kind, name=p.name_en, layer="place")
+        G.nodes[n].update(place=pid, kind=p.kind, name=p.name_en)
+        hit = snap.nearest(p.lon, p.lat, motorway=False)
+        if hit is not None:
+            tgt, dist = hit
+            if tgt == n:
+                continue
+            length = max(dist * det, 0.05)
+            add_edge(n, tgt, length_m=length * 1000, time_s=length * 3600 / csp, mode="road", kind="connector",
+                     link_id=f"connector:{pid}", project="osm-roads", both=True)
+
+    # ---------------------------------------------------------------- rail
+    st_cfg = modes["rail"]["station"]
+    enter_s = float(st_cfg["enter_min"]) * 60
+    exit_s = float(st_cfg["exit_min"]) * 60
+    transfer_s = float(st_cfg["transfer_min"]) * 60
+    wait_factor = float(st_cfg["wait_factor"])
+    supplement = 1.0 + float(modes["rail"].get("running_time_supplement", 0.0))
+    for line in b.rail_lines:
+        lid = line["id"]
+        if lid not in sel.projects:
+            continue
+        cls = modes["rail"]["classes"][line["rail_class"]]
+        speed = sel.speed_kmh.get(lid) or line["operating_speed_kmh"]
+        ids = line["station_ids"]
+        chain_km = np.concatenate([[0.0], np.cumsum(line["segment_km"])])
+        km_at = dict(zip(ids, chain_km))
+        seg_geom = {}
+        for a, c in zip(ids[:-1], ids[1:]):
+            g = b.rail_geometry.get((lid, a, c)) if line.get("geometry") == "osm-traced" else None
+            pa, pc = b.places.loc[a], b.places.loc[c]
+            seg_geom[(a, c)] = g if g is not None else LineString([(pa.lon, pa.lat), (pc.lon, pc.lat)])
+        for s in ids:
+            n = f"stn:{s}"
+            p = b.places.loc[s]
+            add_node(n, p.lon, p.lat, layer="rail", name=f"{p.name_en} (concourse)", place=s)
+            if not G.has_edge(f"place:{s}", n):
+                add_edge(f"place:{s}", n, length_m=0, time_s=enter_s, mode="transfer", kind="rail_board",
+                         link_id=f"board:{s}", project=lid)
+        for sv in line["services"]:
+            stops = sv["stop_ids"]
+            wait_s = wait_factor * float(sv["headway_min"]) * 60
+            for s in stops:
+                p = b.places.loc[s]
+                arr, dep = f"rail:{lid}:{sv['name']}:{s}:arr", f"rail:{lid}:{sv['name']}:{s}:dep"
+                add_node(arr, p.lon, p.lat, layer="rail", place=s, line=lid, service=sv["name"])
+                add_node(dep, p.lon, p.lat, layer="rail", place=s, line=lid, service=sv["name"])
+                add_edge(f"stn:{s}", dep, length_m=0, time_s=wait_s, mode="transfer", kind="rail_wait",
+                         link_id=f"wait:{lid}:{sv['name']}:{s}", project=lid)
+                add_edge(arr, f"place:{s}", length_m=0, time_s=exit_s, mode="transfer", kind="rail_alight",
+                         link_id=f"alight:{lid}:{s}", project=lid)
+                add_edge(arr, f"stn:{s}", length_m=0, time_s=transfer_s, mode="transfer", kind="rail_transfer",
+                         link_id=f"transfer:{lid}:{s}", project=lid)
+                if s not in (stops[0], stops[-1]):
+                    add_edge(arr, dep, length_m=0, time_s=float(cls["dwell_min"]) * 60, mode="rail", kind="rail_dwell",
+                             link_id=f"dwell:{lid}:{sv['name']}:{s}", project=lid)
+            for direction in (stops, stops[::-1]):
+                for a, c in zip(direction[:-1], direction[1:]):
+                    dist = abs(km_at[c] - km_at[a])
+                    t = run_time_s(dist, speed, float(cls["accel_ms2"]), float(cls["decel_ms2"])) * supplement
+                    ia, ic = ids.index(a), ids.index(c)
+                    lo, hi = min(ia, ic), max(ia, ic)
+                    coords_run: list[tuple[float, float]] = []
+                    for k in range(lo, hi):
+                        cc = list(seg_geom[(ids[k], ids[k + 1])].coords)
+                        coords_run += cc if not coords_run else cc[1:]
+                    if ia > ic:
+                        coords_run = coords_run[::-1]
+                    add_edge(f"rail:{lid}:{sv['name']}:{a}:dep", f"rail:{lid}:{sv['name']}:{c}:arr", length_m=dist * 1000,
+                             time_s=t, mode="rail", kind="rail_run", link_id=f"{lid}:{a}-{c}", project=lid,
+                             status=line["status"], geometry=LineString(coords_run), speed_kph=speed)
+                    G.edges[f"rail:{lid}:{sv['name']}:{a}:dep", f"rail:{lid}:{sv['name']}:{c}:arr", 0].update(
+                        accel_ms2=float(cls["accel_ms2"]), decel_ms2=float(cls["decel_ms2"]), supplement=supplement)
+
+    # ---------------------------------------------------------------- waterways
+    wcfg = modes.get("waterway", {})
+    port_s = float(wcfg.get("port_transfer_min", 0)) * 60
+    lock_s = float(wcfg.get("lock_min", 0)) * 60
+    for ch in b.channels:
+        cid = ch["id"]
+        if cid not in sel.projects:
+            continue
+        speed = sel.speed_kmh.get(cid) or float(wcfg["classes"][ch["waterway_class"]]["speed_kmh"])
+        nodes = ch["nodes"]
+        wid = [f"w:{n['id']}" for n in nodes]
+        for n, w in zip(nodes, wid):
+            add_node(w, n["lon"], n["lat"], layer="waterway", name=n.get("name_en", n["id"]))
+            if "place" in n and b.places.loc[n["place"], "kind"] == "port":
+                if not G.has_edge(f"place:{n['place']}", w):
+                    add_edge(f"place:{n['place']}", w, length_m=0, time_s=port_s, mode="waterway", kind="port_transfer",
+                             link_id=f"port:{n['place']}", project=cid, both=True)
+        nseg = max(len(nodes) - 1, 1)
+        for k, (a, c, na, nc) in enumerate(zip(wid[:-1], wid[1:], nodes[:-1], nodes[1:])):
+            length_km = float(haversine_km(na["lat"], na["lon"], nc["lat"], nc["lon"])) * ch["sinuosity"]
+            t = length_km * 3600 / speed + lock_s * ch["locks"] / nseg
+            add_edge(a, c, length_m=length_km * 1000, time_s=t, mode="waterway", kind="waterway", link_id=f"{cid}:{k}",
+                     project=cid, status=ch["status"], geometry=LineString([(na["lon"], na["lat"]), (nc["lon"], nc["lat"])]),
+                     speed_kph=speed, both=True)
+    return G
+
+
+__all__ = ["build_graph", "ALWAYS_ON_PROJECTS"]

@@ -1,0 +1,630 @@
+"""Read and validate a network bundle (the files of ``networks/``).
+
+A bundle is a folder of open-format files that a planner edits in QGIS or a text editor; its
+format is documented in ``networks/README.md``. :func:`load_network` reads it, checks every
+record and returns a :class:`~tx_transport.network.Network`. Any problem raises one
+:class:`~tx_transport.errors.NetworkDataError` naming the file, the record and the fix;
+nothing is silently dropped.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import yaml
+
+from .errors import NetworkDataError
+from .geo import WGS84, haversine_km
+
+#: The embedded default bundle (Tongxiang inside the Yangtze River Delta).
+DEFAULT_BUNDLE = Path(__file__).resolve().parent.parent / "networks"
+
+ID_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+PLACE_KINDS = {"city", "town", "station", "interchange", "port", "airport", "venue"}
+STATUSES = {"existing", "under-construction", "planned"}
+GEOMETRIES = {"osm-traced", "schematic"}
+EDGE_KINDS = {
+    "road", "ramp", "connector", "rail_board", "rail_wait", "rail_run", "rail_dwell",
+    "rail_alight", "rail_transfer", "waterway", "port_transfer",
+}
+#: Plausible area for coordinates when the bundle does not set one (lon/lat degrees).
+DEFAULT_AREA = {"min_lat": 27.0, "max_lat": 35.0, "min_lon": 115.0, "max_lon": 124.0}
+ALWAYS_ON_PROJECTS = {"osm-roads"}
+
+
+@dataclass
+class Bundle:
+    """The parsed, validated content of a bundle folder (internal; see :class:`Network`)."""
+
+    path: Path
+    area: dict[str, float]
+    places: pd.DataFrame
+    rail_lines: list[dict[str, Any]]
+    rail_geometry: dict[tuple[str, str, str], Any]
+    corridors: list[dict[str, Any]]
+    trunk_links: list[dict[str, Any]]
+    channels: list[dict[str, Any]]
+    road_nodes: pd.DataFrame
+    road_edges: pd.DataFrame
+    boundaries: gpd.GeoDataFrame
+    scenarios: dict[str, dict[str, Any]]
+    goals: dict[str, Any]
+    modes: dict[str, Any]
+    profiles: dict[str, dict[str, Any]]
+    projects: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+# --------------------------------------------------------------------------- small readers
+def _read_yaml(path: Path, required: bool = True) -> Any:
+    if not path.exists():
+        if required:
+            raise NetworkDataError(str(path), "file", "required file is missing",
+                                   f"create {path.name} (see networks/README.md) or load another bundle")
+        return None
+    try:
+        with open(path, encoding="utf-8") as f:
+            return yaml.safe_load(f)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "file"
+        raise NetworkDataError(str(path), where, f"is not valid YAML ({getattr(exc, 'problem', exc)})",
+                               "correct the YAML syntax at that position") from None
+
+
+def _read_csv(path: Path, required_cols: list[str], required: bool = True) -> pd.DataFrame | None:
+    if not path.exists():
+        if required:
+            raise NetworkDataError(str(path), "file", "required file is missing",
+                                   f"create {path.name} (see networks/README.md)")
+        return None
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise NetworkDataError(str(path), "file", f"is not a readable UTF-8 CSV ({exc})",
+                               "save it as comma-separated UTF-8 with one header row") from None
+    missing = [c for c in required_cols if c not in df.columns]
+    if missing:
+        raise NetworkDataError(str(path), "header", f"missing column(s) {missing}",
+                               f"add the column(s); required: {required_cols}")
+    return df
+
+
+def _number(value: Any, file: Path, record: str, key: str, *, positive: bool = False,
+            allow_none: bool = False, minimum: float | None = None) -> float | None:
+    if value is None or (isinstance(value, str) and value.strip() == ""):
+        if allow_none:
+            return None
+        raise NetworkDataError(str(file), record, f"'{key}' is missing", f"give '{key}' a number")
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise NetworkDataError(str(file), record, f"'{key}' is not a number ({value!r})",
+                               f"write '{key}' as a plain number") from None
+    if not math.isfinite(x):
+        raise NetworkDataError(str(file), record, f"'{key}' is not finite ({value!r})", f"give '{key}' a finite number")
+    if positive and x <= 0:
+        raise NetworkDataError(str(file), record, f"'{key}' must be positive, got {x:g}",
+                               f"give '{key}' a value > 0 (units as documented in networks/README.md)")
+    if minimum is not None and x < minimum:
+        raise NetworkDataError(str(file), record, f"'{key}' must be >= {minimum:g}, got {x:g}", f"correct '{key}'")
+    return x
+
+
+def _check_id(value: Any, file: Path, record: str, what: str = "id") -> str:
+    if not isinstance(value, str) or not ID_RE.match(value):
+        raise NetworkDataError(str(file), record, f"{what} {value!r} is not a kebab-case id",
+                               "use lower-case letters, digits and single hyphens, e.g. 'tongxiang-station'")
+    return value
+
+
+def _check_coord(lat: Any, lon: Any, file: Path, record: str, area: dict[str, float]) -> tuple[float, float]:
+    la = _number(lat, file, record, "lat")
+    lo = _number(lon, file, record, "lon")
+    assert la is not None and lo is not None
+    if not (area["min_lat"] <= la <= area["max_lat"] and area["min_lon"] <= lo <= area["max_lon"]):
+        swapped = area["min_lat"] <= lo <= area["max_lat"] and area["min_lon"] <= la <= area["max_lon"]
+        hint = "lat and lon look swapped; " if swapped else ""
+        raise NetworkDataError(
+            str(file), record,
+            f"coordinate (lat {la:g}, lon {lo:g}) is outside the plausible area "
+            f"(lat {area['min_lat']:g}–{area['max_lat']:g}, lon {area['min_lon']:g}–{area['max_lon']:g})",
+            hint + "give WGS84 decimal degrees (not projected metres, not GCJ-02 offsets), or widen 'area' in bundle.yaml")
+    return la, lo
+
+
+def _status(item: dict[str, Any], file: Path, record: str) -> None:
+    st = item.get("status")
+    if st not in STATUSES:
+        raise NetworkDataError(str(file), record, f"status {st!r} is unknown", f"use one of {sorted(STATUSES)}")
+    for key in ("opened", "plan_year"):
+        if item.get(key) is not None:
+            item[key] = int(_number(item[key], file, record, key, minimum=1800))  # type: ignore[arg-type]
+        else:
+            item[key] = None
+    if st == "existing" and item["opened"] is None:
+        raise NetworkDataError(str(file), record, "an existing link needs 'opened' (year)",
+                               "give the opening year, or set status to under-construction/planned")
+
+
+def _unique(ids: list[str], file: Path, what: str) -> None:
+    seen: set[str] = set()
+    for i in ids:
+        if i in seen:
+            raise NetworkDataError(str(file), f"{what} '{i}'", f"duplicate {what} id", f"give each {what} a unique id")
+        seen.add(i)
+
+
+# --------------------------------------------------------------------------- sections
+def _load_places(root: Path, area: dict[str, float]) -> pd.DataFrame:
+    f = root / "places.csv"
+    cols = ["id", "name_en", "name_zh", "kind", "lat", "lon", "coord_source"]
+    df = _read_csv(f, cols)
+    assert df is not None
+    rows = []
+    for i, r in df.iterrows():
+        rec = f"row {i + 2} (id {r['id']!r})"
+        pid = _check_id(r["id"], f, rec)
+        if r["kind"] not in PLACE_KINDS:
+            raise NetworkDataError(str(f), rec, f"kind {r['kind']!r} is unknown", f"use one of {sorted(PLACE_KINDS)}")
+        lat, lon = _check_coord(r["lat"], r["lon"], f, rec, area)
+        if not r["coord_source"].strip():
+            raise NetworkDataError(str(f), rec, "coord_source is empty",
+                                   "say where the coordinate comes from, or that it is an assumption")
+        pop = _number(r.get("population", ""), f, rec, "population", allow_none=True, minimum=0)
+        rows.append({**r.to_dict(), "id": pid, "lat": lat, "lon": lon, "population": pop})
+    _unique([r["id"] for r in rows], f, "place")
+    out = pd.DataFrame(rows).set_index("id")
+    return out
+
+
+def _load_rail(root: Path, places: pd.DataFrame, modes: dict[str, Any]) -> tuple[list[dict], dict]:
+    f = root / "rail.yaml"
+    data = _read_yaml(f, required=False) or {"lines": []}
+    lines = data.get("lines") or []
+    if not isinstance(lines, list):
+        raise NetworkDataError(str(f), "lines", "must be a list of lines", "see networks/README.md")
+    rail_classes = modes.get("rail", {}).get("classes", {})
+    geom: dict[tuple[str, str, str], Any] = {}
+    seg_file = root / "rail_segments.geojson"
+    if seg_file.exists():
+        try:
+            segs = gpd.read_file(seg_file)
+        except Exception as exc:  # pyogrio raises several types
+            raise NetworkDataError(str(seg_file), "file", f"is not readable GeoJSON ({exc})",
+                                   "re-run networks/build/build_bundle.py or fix the file") from None
+        geom = {(str(a), str(b), str(c)): g for a, b, c, g in zip(segs["line"], segs["from"], segs["to"], segs.geometry)}
+    for li in lines:
+        rec = f"line {li.get('id')!r}"
+        _check_id(li.get("id"), f, rec, "line id")
+        _status(li, f, rec)
+        if li.get("rail_class") not in rail_classes:
+            raise NetworkDataError(str(f), rec, f"rail_class {li.get('rail_class')!r} is unknown",
+                                   f"use one of {sorted(rail_classes)} (modes.yaml rail.classes)")
+        li["operating_speed_kmh"] = _number(li.get("operating_speed_kmh"), f, rec, "operating_speed_kmh", positive=True)
+        li["design_speed_kmh"] = _number(li.get("design_speed_kmh"), f, rec, "design_speed_kmh", positive=True)
+        if li.get("geometry", "schematic") not in GEOMETRIES:
+            raise NetworkDataError(str(f), rec, f"geometry {li.get('geometry')!r} is unknown", f"use one of {sorted(GEOMETRIES)}")
+        detour = _number(li.get("schematic_detour", 1.1), f, rec, "schematic_detour", positive=True)
+        st = li.get("stations") or []
+        if len(st) < 2:
+            raise NetworkDataError(str(f), rec, "needs at least two stations", "list the stations in order")
+        ids = []
+        for s in st:
+            p = s.get("place")
+            if p not in places.index:
+                raise NetworkDataError(str(f), f"{rec}, station {p!r}", "references a place that is not in places.csv",
+                                       "add the place to places.csv (build/places_src.csv) or correct the id")
+            ids.append(p)
+        if len(set(ids)) != len(ids):
+            raise NetworkDataError(str(f), rec, "lists a station twice", "list each station once, in order")
+        # segment lengths: sourced chainage where given, else trace/straight line scaled to fit
+        raw = []
+        for a, b in zip(ids[:-1], ids[1:]):
+            g = geom.get((li["id"], a, b))
+            if g is not None and li.get("geometry") == "osm-traced":
+                raw.append(float(haversine_km(*_line_latlon_pairs(g)).sum()))
+            else:
+                pa, pb = places.loc[a], places.loc[b]
+                raw.append(float(haversine_km(pa.lat, pa.lon, pb.lat, pb.lon)) * float(detour))  # type: ignore[arg-type]
+        km = [s.get("km") for s in st]
+        for k, v in enumerate(km):
+            if v is not None:
+                km[k] = _number(v, f, f"{rec}, station {ids[k]!r}", "km", minimum=0)
+        known = [k for k, v in enumerate(km) if v is not None]
+        seg = list(raw)
+        for k0, k1 in zip(known[:-1], known[1:]):
+            if km[k1] <= km[k0]:
+                raise NetworkDataError(str(f), f"{rec}, station {ids[k1]!r}", "chainage 'km' does not increase along the line",
+                                       "give km in increasing order from the first station")
+            tot = sum(raw[k0:k1])
+            for k in range(k0, k1):
+                seg[k] = raw[k] * (km[k1] - km[k0]) / tot
+        li["segment_km"] = seg
+        li["segment_length_source"] = [
+            "chainage" if (known and known[0] <= k < known[-1]) else ("osm-trace" if (li["id"], ids[k], ids[k + 1]) in geom and li.get("geometry") == "osm-traced" else "straight-line × detour")
+            for k in range(len(seg))
+        ]
+        li["station_ids"] = ids
+        services = li.get("services") or [{"name": "all-stop", "stops": "all", "headway_min": 60, "source": "default"}]
+        snames = []
+        for sv in services:
+            srec = f"{rec}, service {sv.get('name')!r}"
+            snames.append(str(sv.get("name")))
+            sv["headway_min"] = _number(sv.get("headway_min"), f, srec, "headway_min", positive=True)
+            stops = sv.get("stops", "all")
+            if stops == "all":
+                sv["stop_ids"] = list(ids)
+            else:
+                if not isinstance(stops, list) or len(stops) < 2:
+                    raise NetworkDataError(str(f), srec, "stops must be 'all' or a list of at least two stations", "list the stops")
+                pos = []
+                for s in stops:
+                    if s not in ids:
+                        raise NetworkDataError(str(f), srec, f"stop {s!r} is not a station of the line",
+                                               f"use stations of the line: {ids}")
+                    pos.append(ids.index(s))
+                if pos != sorted(pos):
+                    raise NetworkDataError(str(f), srec, "stops are not in line order", "list stops in the order of 'stations'")
+                sv["stop_ids"] = list(stops)
+        _unique(snames, f, f"{rec} service")
+        li["services"] = services
+    _unique([li["id"] for li in lines], f, "line")
+    return lines, geom
+
+
+def _line_latlon_pairs(g: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    c = np.asarray(g.coords)
+    return c[:-1, 1], c[:-1, 0], c[1:, 1], c[1:, 0]
+
+
+def _load_chain_nodes(items: list[dict], f: Path, rec: str, places: pd.DataFrame, area: dict[str, float],
+                      need_kind: bool) -> None:
+    if len(items) < 2:
+        raise NetworkDataError(str(f), rec, "needs at least two nodes", "list the nodes in order")
+    for n in items:
+        if "place" in n:
+            if n["place"] not in places.index:
+                raise NetworkDataError(str(f), f"{rec}, node {n['place']!r}", "references a place that is not in places.csv",
+                                       "add the place or correct the id")
+            p = places.loc[n["place"]]
+            n.setdefault("id", n["place"])
+            n["lat"], n["lon"] = float(p.lat), float(p.lon)
+        else:
+            nrec = f"{rec}, node {n.get('id')!r}"
+            _check_id(n.get("id"), f, nrec, "node id")
+            n["lat"], n["lon"] = _check_coord(n.get("lat"), n.get("lon"), f, nrec, area)
+        if need_kind and n.get("kind", "interchange") not in {"interchange", "junction"}:
+            raise NetworkDataError(str(f), f"{rec}, node {n.get('id')!r}", f"kind {n.get('kind')!r} is unknown",
+                                   "use 'interchange' (access from local roads) or 'junction' (expressway to expressway)")
+
+
+def _load_corridors(root: Path, places: pd.DataFrame, area: dict[str, float]) -> list[dict]:
+    f = root / "expressways.yaml"
+    data = _read_yaml(f, required=False) or {"corridors": []}
+    out = data.get("corridors") or []
+    for c in out:
+        rec = f"corridor {c.get('id')!r}"
+        _check_id(c.get("id"), f, rec, "corridor id")
+        _status(c, f, rec)
+        c["design_speed_kmh"] = _number(c.get("design_speed_kmh"), f, rec, "design_speed_kmh", positive=True)
+        c["lanes"] = _number(c.get("lanes"), f, rec, "lanes", positive=True, allow_none=True)
+        if c.get("length_km") is not None:
+            c["length_km"] = _number(c["length_km"], f, rec, "length_km", positive=True)
+        if c.get("geometry", "schematic") not in GEOMETRIES:
+            raise NetworkDataError(str(f), rec, f"geometry {c.get('geometry')!r} is unknown", f"use one of {sorted(GEOMETRIES)}")
+        _load_chain_nodes(c.get("nodes") or [], f, rec, places, area, need_kind=True)
+    _unique([c["id"] for c in out], f, "corridor")
+    return out
+
+
+def _load_trunk(root: Path, places: pd.DataFrame, area: dict[str, float], modes: dict[str, Any]) -> list[dict]:
+    f = root / "trunk_roads.yaml"
+    data = _read_yaml(f, required=False) or {"links": []}
+    out = data.get("links") or []
+    plan_classes = modes["road"].get("plan_classes", {})
+    for t in out:
+        rec = f"link {t.get('id')!r}"
+        _check_id(t.get("id"), f, rec, "link id")
+        _status(t, f, rec)
+        if t.get("road_class") not in plan_classes:
+            raise NetworkDataError(str(f), rec, f"road_class {t.get('road_class')!r} is unknown",
+                                   f"use one of {sorted(plan_classes)} (modes.yaml road.plan_classes)")
+        t["design_speed_kmh"] = _number(t.get("design_speed_kmh"), f, rec, "design_speed_kmh", positive=True)
+        if t.get("length_km") is not None:
+            t["length_km"] = _number(t["length_km"], f, rec, "length_km", positive=True)
+        _load_chain_nodes(t.get("nodes") or [], f, rec, places, area, need_kind=False)
+    _unique([t["id"] for t in out], f, "link")
+    return out
+
+
+def _load_channels(root: Path, places: pd.DataFrame, area: dict[str, float], modes: dict[str, Any]) -> list[dict]:
+    f = root / "waterways.yaml"
+    data = _read_yaml(f, required=False) or {"channels": []}
+    out = data.get("channels") or []
+    classes = modes.get("waterway", {}).get("classes", {})
+    for c in out:
+        rec = f"channel {c.get('id')!r}"
+        _check_id(c.get("id"), f, rec, "channel id")
+        _status(c, f, rec)
+        if str(c.get("waterway_class")) not in classes:
+            raise NetworkDataError(str(f), rec, f"waterway_class {c.get('waterway_class')!r} is unknown",
+                                   f"use one of {sorted(classes)} (modes.yaml waterway.classes)")
+        c["waterway_class"] = str(c["waterway_class"])
+        c["sinuosity"] = _number(c.get("sinuosity", 1.3), f, rec, "sinuosity", positive=True)
+        c["locks"] = int(_number(c.get("locks", 0), f, rec, "locks", minimum=0))  # type: ignore[arg-type]
+        _load_chain_nodes(c.get("nodes") or [], f, rec, places, area, need_kind=False)
+    _unique([c["id"] for c in out], f, "channel")
+    return out
+
+
+def _load_roads(root: Path, area: dict[str, float], modes: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    fn, fe = root / "roads" / "nodes.csv", root / "roads" / "edges.csv"
+    nodes = _read_csv(fn, ["node_id", "lat", "lon"], required=False)
+    edges = _read_csv(fe, ["u", "v", "length_km", "highway", "project"], required=False)
+    if nodes is None or edges is None:
+        return (pd.DataFrame(columns=["lat", "lon", "ref"]).rename_axis("node_id"),
+                pd.DataFrame(columns=["u", "v", "length_km", "highway", "project"]))
+    try:
+        nodes_num = nodes.assign(node_id=pd.to_numeric(nodes.node_id), lat=pd.to_numeric(nodes.lat),
+                                 lon=pd.to_numeric(nodes.lon))
+    except ValueError:
+        bad = nodes[pd.to_numeric(nodes.node_id, errors="coerce").isna() | pd.to_numeric(nodes.lat, errors="coerce").isna()
+                    | pd.to_numeric(nodes.lon, errors="coerce").isna()].index[0]
+        raise NetworkDataError(str(fn), f"row {bad + 2}", "node_id, lat or lon is not a number",
+                               "write integer node ids and decimal degrees") from None
+    if "ref" not in nodes_num.columns:
+        nodes_num["ref"] = ""
+    out_lat = ~nodes_num.lat.between(area["min_lat"], area["max_lat"]) | ~nodes_num.lon.between(area["min_lon"], area["max_lon"])
+    if out_lat.any():
+        i = int(np.flatnonzero(out_lat.values)[0])
+        raise NetworkDataError(str(fn), f"row {i + 2} (node {nodes_num.node_id.iloc[i]})",
+                               "coordinate outside the plausible area", "give WGS84 decimal degrees")
+    if nodes_num.node_id.duplicated().any():
+        d = nodes_num.node_id[nodes_num.node_id.duplicated()].iloc[0]
+        raise NetworkDataError(str(fn), f"node {d}", "duplicate node id", "give each node a unique id")
+    nodes_num = nodes_num.set_index("node_id")
+    e = edges.copy()
+    for col in ("u", "v", "length_km"):
+        num = pd.to_numeric(e[col], errors="coerce")
+        if num.isna().any():
+            i = int(np.flatnonzero(num.isna().values)[0])
+            raise NetworkDataError(str(fe), f"row {i + 2}", f"{col} is not a number ({e[col].iloc[i]!r})", f"write {col} as a number")
+        e[col] = num
+    bad = e.length_km <= 0
+    if bad.any():
+        i = int(np.flatnonzero(bad.values)[0])
+        raise NetworkDataError(str(fe), f"row {i + 2} (edge {e.u.iloc[i]}-{e.v.iloc[i]})",
+                               f"length_km must be positive, got {e.length_km.iloc[i]:g}", "give the edge length in km (> 0)")
+    miss = ~e.u.isin(nodes_num.index) | ~e.v.isin(nodes_num.index)
+    if miss.any():
+        i = int(np.flatnonzero(miss.values)[0])
+        raise NetworkDataError(str(fe), f"row {i + 2} (edge {e.u.iloc[i]}-{e.v.iloc[i]})",
+                               "references a node that is not in roads/nodes.csv", "add the node or correct u/v")
+    classes = modes["road"]["classes"]
+    badc = ~e.highway.isin(list(classes))
+    if badc.any():
+        i = int(np.flatnonzero(badc.values)[0])
+        raise NetworkDataError(str(fe), f"row {i + 2}", f"highway {e.highway.iloc[i]!r} is unknown",
+                               f"use an OSM highway class of modes.yaml road.classes: {sorted(classes)}")
+    e["u"] = e.u.astype(np.int64)
+    e["v"] = e.v.astype(np.int64)
+    return nodes_num, e
+
+
+def _load_boundaries(root: Path) -> gpd.GeoDataFrame:
+    f = root / "boundaries.geojson"
+    if not f.exists():
+        return gpd.GeoDataFrame({"adcode": [], "name_en": [], "name_zh": [], "level": []}, geometry=[], crs=WGS84)
+    try:
+        b = gpd.read_file(f)
+    except Exception as exc:
+        raise NetworkDataError(str(f), "file", f"is not readable GeoJSON ({exc})", "fix or rebuild the file") from None
+    if b.crs is not None and not b.crs.equals(WGS84) and b.crs.to_epsg() != 4326:
+        raise NetworkDataError(str(f), "crs", f"boundaries are in {b.crs}, not WGS84", "reproject to EPSG:4326")
+    b = b.set_crs(WGS84, allow_override=True)
+    if "adcode" not in b.columns:
+        raise NetworkDataError(str(f), "properties", "features lack 'adcode'", "give each boundary its adcode")
+    b["adcode"] = b["adcode"].astype(str)
+    return b.set_index("adcode", drop=False)
+
+
+def _validate_modes(f: Path, modes: dict[str, Any]) -> None:
+    if not isinstance(modes, dict) or "road" not in modes or "rail" not in modes:
+        raise NetworkDataError(str(f), "top level", "needs 'road' and 'rail' sections", "see networks/README.md")
+    for cls, d in (modes["road"].get("classes") or {}).items():
+        _number(d.get("design_speed_kmh"), f, f"road.classes.{cls}", "design_speed_kmh", positive=True)
+        _number(d.get("operating_factor"), f, f"road.classes.{cls}", "operating_factor", positive=True)
+    if modes["road"].get("default_class") not in (modes["road"].get("classes") or {}):
+        raise NetworkDataError(str(f), "road.default_class", "is not one of road.classes", "name a class of road.classes")
+    for key in ("ramp_toll_min", "connector_detour", "connector_speed_kmh"):
+        _number(modes["road"].get(key), f, f"road.{key}", key, minimum=0)
+    for cls, d in (modes["rail"].get("classes") or {}).items():
+        for key in ("accel_ms2", "decel_ms2"):
+            _number(d.get(key), f, f"rail.classes.{cls}", key, positive=True)
+        _number(d.get("dwell_min"), f, f"rail.classes.{cls}", "dwell_min", minimum=0)
+    for key, v in (modes["rail"].get("station") or {}).items():
+        _number(v, f, f"rail.station.{key}", key, minimum=0)
+    for cls, d in (modes.get("waterway", {}).get("classes") or {}).items():
+        _number(d.get("speed_kmh"), f, f"waterway.classes.{cls}", "speed_kmh", positive=True)
+
+
+def _validate_profiles(f: Path, profiles: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    if not isinstance(profiles, dict) or not isinstance(profiles.get("profiles"), dict):
+        raise NetworkDataError(str(f), "top level", "needs a 'profiles' mapping", "see networks/README.md")
+    out = profiles["profiles"]
+    for name, p in out.items():
+        rec = f"profile {name!r}"
+        use = p.get("use") or []
+        for k in use:
+            if k == "rail_run" and "rail_dwell" not in use:
+                use.append("rail_dwell")
+            if k not in EDGE_KINDS:
+                raise NetworkDataError(str(f), rec, f"edge kind {k!r} is unknown", f"use kinds of {sorted(EDGE_KINDS)}")
+        p["use"] = use
+        if p.get("board_once_penalty_min") is not None:
+            _number(p["board_once_penalty_min"], f, rec, "board_once_penalty_min", minimum=0)
+        for k, v in (p.get("cost") or {}).items():
+            if k not in EDGE_KINDS:
+                raise NetworkDataError(str(f), rec, f"cost for unknown edge kind {k!r}", f"use kinds of {sorted(EDGE_KINDS)}")
+            if v != "base":
+                _number(v, f, rec, f"cost.{k}", minimum=0)
+    return out
+
+
+def _build_projects(b: Bundle) -> pd.DataFrame:
+    rows = [{"project": "osm-roads", "mode": "road", "name_en": "OpenStreetMap main-road layer", "name_zh": "",
+             "status": "existing", "opened": 0, "plan_year": None, "length_km": None, "geometry": "osm",
+             "file": "roads/edges.csv", "source": "© OpenStreetMap contributors, ODbL 1.0 (scgraph-data 2.0.0)"}]
+    for li in b.rail_lines:
+        rows.append({"project": li["id"], "mode": "rail", "name_en": li.get("name_en", ""), "name_zh": li.get("name_zh", ""),
+                     "status": li["status"], "opened": li["opened"], "plan_year": li["plan_year"],
+                     "length_km": float(sum(li["segment_km"])), "geometry": li.get("geometry", "schematic"),
+                     "file": "rail.yaml", "source": li.get("source", "")})
+    for c in b.corridors:
+        rows.append({"project": c["id"], "mode": "expressway", "name_en": c.get("name_en", ""), "name_zh": c.get("name_zh", ""),
+                     "status": c["status"], "opened": c["opened"], "plan_year": c["plan_year"],
+                     "length_km": c.get("length_km"), "geometry": c.get("geometry", "schematic"),
+                     "file": "expressways.yaml", "source": c.get("source", "")})
+    for t in b.trunk_links:
+        rows.append({"project": t["id"], "mode": "road", "name_en": t.get("name_en", ""), "name_zh": t.get("name_zh", ""),
+                     "status": t["status"], "opened": t["opened"], "plan_year": t["plan_year"],
+                     "length_km": t.get("length_km"), "geometry": "schematic", "file": "trunk_roads.yaml",
+                     "source": t.get("source", "")})
+    for c in b.channels:
+        rows.append({"project": c["id"], "mode": "waterway", "name_en": c.get("name_en", ""), "name_zh": c.get("name_zh", ""),
+                     "status": c["status"], "opened": c["opened"], "plan_year": c["plan_year"],
+                     "length_km": None, "geometry": "schematic", "file": "waterways.yaml", "source": c.get("source", "")})
+    df = pd.DataFrame(rows)
+    dup = df.project[df.project.duplicated()]
+    if len(dup):
+        raise NetworkDataError(str(b.path), f"project '{dup.iloc[0]}'", "the same id is used by two projects (across rail/expressway/trunk/waterway files)",
+                               "give every project a unique id")
+    return df.set_index("project")
+
+
+def _validate_road_projects(b: Bundle) -> None:
+    known = set(b.projects.index)
+    projs = set(b.road_edges["project"].unique()) if len(b.road_edges) else set()
+    for p in projs:
+        if p not in known and not str(p).startswith("junction:"):
+            raise NetworkDataError(str(b.path / "roads" / "edges.csv"), f"project {p!r}",
+                                   "edges reference a project that no file defines",
+                                   "define the corridor in expressways.yaml or set project to 'osm-roads'")
+
+
+def _validate_scenarios(b: Bundle, f: Path) -> None:
+    known = set(b.projects.index)
+    for name, s in b.scenarios.items():
+        rec = f"scenario {name!r}"
+        _check_id(name, f, rec, "scenario name")
+        if not isinstance(s, dict):
+            raise NetworkDataError(str(f), rec, "must be a mapping", "see networks/README.md")
+        if not s.get("description"):
+            raise NetworkDataError(str(f), rec, "has no description", "add a one-line 'description'")
+        for key in ("opened_by", "plan_by"):
+            if s.get(key) is not None:
+                s[key] = int(_number(s[key], f, rec, key, minimum=1800))  # type: ignore[arg-type]
+        if s.get("extends") is not None and s["extends"] not in b.scenarios:
+            raise NetworkDataError(str(f), rec, f"extends unknown scenario {s['extends']!r}",
+                                   f"use one of {sorted(b.scenarios)}")
+        for key in ("add", "remove"):
+            for p in s.get(key) or []:
+                if p not in known:
+                    raise NetworkDataError(str(f), f"{rec}, {key}", f"unknown project {p!r}",
+                                           "use a project id of rail/expressways/trunk_roads/waterways.yaml")
+        for p, v in (s.get("speed_kmh") or {}).items():
+            if p not in known:
+                raise NetworkDataError(str(f), f"{rec}, speed_kmh", f"unknown project {p!r}", "use a project id")
+            s["speed_kmh"][p] = _number(v, f, f"{rec}, speed_kmh.{p}", "speed_kmh", positive=True)
+    # cycles in extends
+    for name in b.scenarios:
+        seen, cur = set(), name
+        while cur is not None:
+            if cur in seen:
+                raise NetworkDataError(str(f), f"scenario {name!r}", "'extends' forms a cycle", "remove the cycle")
+            seen.add(cur)
+            cur = b.scenarios[cur].get("extends")
+
+
+def _validate_goals(b: Bundle, f: Path) -> None:
+    g = b.goals or {}
+    places = b.places.index
+    for c in g.get("one_hour_circles") or []:
+        rec = f"one_hour_circles {c.get('id')!r}"
+        _number(c.get("limit_min"), f, rec, "limit_min", positive=True)
+        for m in c.get("measures") or []:
+            if m.get("profile") not in b.profiles:
+                raise NetworkDataError(str(f), rec, f"measure uses unknown profile {m.get('profile')!r}", f"use one of {sorted(b.profiles)}")
+            if m.get("origin") not in places:
+                raise NetworkDataError(str(f), rec, f"unknown origin place {m.get('origin')!r}", "use a place id of places.csv")
+        for t in c.get("targets") or []:
+            for key in ("target", "station"):
+                if t.get(key) is not None and t[key] not in places:
+                    raise NetworkDataError(str(f), f"{rec}, target {t.get('target')!r}", f"unknown place {t[key]!r}", "use a place id of places.csv")
+    c = g.get("circle_301510")
+    if c:
+        rec = "circle_301510"
+        for key in ("centre_limit_min", "neighbour_limit_min", "interchange_limit_min"):
+            _number(c.get(key), f, rec, key, positive=True)
+        for p in [c.get("city_centre")] + list(c.get("towns") or []):
+            if p not in places:
+                raise NetworkDataError(str(f), rec, f"unknown place {p!r}", "use a place id of places.csv")
+        if c.get("neighbour_reading") not in ("nearest-town", "nearest-trunk-road"):
+            raise NetworkDataError(str(f), rec, f"neighbour_reading {c.get('neighbour_reading')!r} is unknown",
+                                   "use 'nearest-town' or 'nearest-trunk-road'")
+        if c.get("profile") not in b.profiles:
+            raise NetworkDataError(str(f), rec, f"unknown profile {c.get('profile')!r}", f"use one of {sorted(b.profiles)}")
+    for t in (g.get("mileage") or {}).get("targets") or []:
+        _number(t.get("target_km"), f, f"mileage {t.get('goal')!r}", "target_km", positive=True)
+    cov = g.get("coverage")
+    if cov:
+        for p in list(cov.get("centres") or []) + list(cov.get("towns") or []):
+            if p not in places:
+                raise NetworkDataError(str(f), "coverage", f"unknown place {p!r}", "use a place id of places.csv")
+
+
+def read_bundle(path: str | Path | None = None) -> Bundle:
+    """Read and validate a bundle folder. See :func:`tx_transport.load_network`."""
+    root = Path(path) if path is not None else DEFAULT_BUNDLE
+    if not root.exists():
+        raise NetworkDataError(str(root), "folder", "does not exist", "pass the path of a network bundle folder (like networks/)")
+    if root.is_file():
+        raise NetworkDataError(str(root), "path", "is a file, not a bundle folder", "pass the folder that holds places.csv")
+    manifest = _read_yaml(root / "bundle.yaml", required=False) or {}
+    area = dict(DEFAULT_AREA)
+    area.update({k: float(v) for k, v in (manifest.get("area") or {}).items()})
+    modes_f = root / "modes.yaml"
+    modes = _read_yaml(modes_f)
+    _validate_modes(modes_f, modes)
+    prof_f = root / "profiles.yaml"
+    profiles = _validate_profiles(prof_f, _read_yaml(prof_f))
+    places = _load_places(root, area)
+    rail_lines, rail_geometry = _load_rail(root, places, modes)
+    corridors = _load_corridors(root, places, area)
+    trunk = _load_trunk(root, places, area, modes)
+    channels = _load_channels(root, places, area, modes)
+    road_nodes, road_edges = _load_roads(root, area, modes)
+    boundaries = _load_boundaries(root)
+    sc_f = root / "scenarios.yaml"
+    sc = _read_yaml(sc_f)
+    if not isinstance(sc, dict) or not isinstance(sc.get("scenarios"), dict) or not sc["scenarios"]:
+        raise NetworkDataError(str(sc_f), "top level", "needs a non-empty 'scenarios' mapping", "see networks/README.md")
+    goals_f = root / "goals.yaml"
+    goals = _read_yaml(goals_f, required=False) or {}
+    b = Bundle(root, area, places, rail_lines, rail_geometry, corridors, trunk, channels, road_nodes, road_edges,
+               boundaries, sc["scenarios"], goals, modes, profiles)
+    b.projects = _build_projects(b)
+    _validate_road_projects(b)
+    _validate_scenarios(b, sc_f)
+    _validate_goals(b, goals_f)
+    return b
+
+
+__all__ = ["DEFAULT_BUNDLE", "Bundle", "read_bundle"]
