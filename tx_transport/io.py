@@ -124,6 +124,17 @@ def _check_id(value: Any, file: Path, record: str, what: str = "id") -> str:
     return value
 
 
+def _in_boundary(item: dict[str, Any], f: Path, rec: str) -> None:
+    ib = item.get("in_boundary_km")
+    if ib is None:
+        return
+    if not isinstance(ib, dict):
+        raise NetworkDataError(str(f), rec, "in_boundary_km must map an adcode to km", 'write e.g. in_boundary_km: {"330483": 8}')
+    item["in_boundary_km"] = {str(k): _number(v, f, rec, f"in_boundary_km.{k}", minimum=0) for k, v in ib.items()}
+    if not item.get("in_boundary_source"):
+        raise NetworkDataError(str(f), rec, "in_boundary_km has no in_boundary_source", "say where the in-boundary length comes from")
+
+
 def _check_coord(lat: Any, lon: Any, file: Path, record: str, area: dict[str, float]) -> tuple[float, float]:
     la = _number(lat, file, record, "lat")
     lo = _number(lon, file, record, "lon")
@@ -204,6 +215,7 @@ def _load_rail(root: Path, places: pd.DataFrame, modes: dict[str, Any]) -> tuple
         rec = f"line {li.get('id')!r}"
         _check_id(li.get("id"), f, rec, "line id")
         _status(li, f, rec)
+        _in_boundary(li, f, rec)
         if li.get("rail_class") not in rail_classes:
             raise NetworkDataError(str(f), rec, f"rail_class {li.get('rail_class')!r} is unknown",
                                    f"use one of {sorted(rail_classes)} (modes.yaml rail.classes)")
@@ -313,6 +325,7 @@ def _load_corridors(root: Path, places: pd.DataFrame, area: dict[str, float]) ->
         rec = f"corridor {c.get('id')!r}"
         _check_id(c.get("id"), f, rec, "corridor id")
         _status(c, f, rec)
+        _in_boundary(c, f, rec)
         c["design_speed_kmh"] = _number(c.get("design_speed_kmh"), f, rec, "design_speed_kmh", positive=True)
         c["lanes"] = _number(c.get("lanes"), f, rec, "lanes", positive=True, allow_none=True)
         if c.get("length_km") is not None:

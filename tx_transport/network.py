@@ -140,7 +140,7 @@ class Network:
         geoms = []
         seen: set[tuple[Any, Any, str]] = set()
         for u, v, d in G.edges(data=True):
-            if d["kind"] not in ("road", "rail_run", "waterway"):
+            if d["kind"] not in ("road", "waterway"):
                 continue
             key = (min(str(u), str(v)), max(str(u), str(v)), d["link_id"].split(":")[0] + d.get("project", ""))
             if d["kind"] != "rail_run" and key in seen:
@@ -165,8 +165,22 @@ class Network:
             if g is None:
                 g = LineString([(G.nodes[u]["x"], G.nodes[u]["y"]), (G.nodes[v]["x"], G.nodes[v]["y"])])
             geoms.append(g)
+        for line in self._b.rail_lines:
+            meta = pr.loc[line["id"]]
+            ids = line["station_ids"]
+            for k, (a, c) in enumerate(zip(ids[:-1], ids[1:])):
+                g = self._b.rail_geometry.get((line["id"], a, c)) if line.get("geometry") == "osm-traced" else None
+                if g is None:
+                    pa, pc = self._b.places.loc[a], self._b.places.loc[c]
+                    g = LineString([(pa.lon, pa.lat), (pc.lon, pc.lat)])
+                rows.append({
+                    "link_id": f"{line['id']}:{a}-{c}", "project": line["id"], "mode": "rail", "link_class": line["rail_class"],
+                    "length_km": float(line["segment_km"][k]), "speed_kmh": float(line["operating_speed_kmh"]),
+                    "status": meta["status"], "opened": meta["opened"], "plan_year": meta["plan_year"], "name_en": meta["name_en"],
+                    "geometry_kind": meta["geometry"], "source": meta["source"], "from_node": f"place:{a}", "to_node": f"place:{c}",
+                })
+                geoms.append(g)
         df = gpd.GeoDataFrame(rows, geometry=geoms, crs=WGS84)
-        # rail: keep one direction per service pattern run (both directions are in the graph)
         return df.reset_index(drop=True)
 
     def __repr__(self) -> str:
@@ -418,7 +432,19 @@ class Network:
         d = G.nodes.get(key, {})
         if "place" in d:
             return str(self._b.places.loc[d["place"], "name_en"])
-        return str(d.get("name", node))
+        if d.get("ref"):
+            return self._interchange_names.get(d["ref"], str(d["ref"]))
+        if "name" in d:
+            return str(d["name"])
+        return f"road node {node}" if d.get("layer") == "road" else str(node)
+
+    @cached_property
+    def _interchange_names(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for c in self._b.corridors:
+            for n in c["nodes"]:
+                out.setdefault(n["id"], f"{n.get('name_en', n['id'])} {'junction' if n.get('kind') == 'junction' else 'interchange'}")
+        return out
 
     def reachable(self, origins: Iterable[Origin] | Origin, cutoff_min: float, *, scenario: str | None = None,
                   profile: str = "car") -> gpd.GeoDataFrame:
