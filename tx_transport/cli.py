@@ -115,12 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--scenario", default="plan-2025")
     sp.add_argument("--profile", default="car")
     sp.add_argument("-o", "--output", required=True, help="output .gpkg file")
-    try:
-        from .cli_goals import register
+    from .cli_goals import EPILOGS as GOAL_EPILOGS, register
 
-        register(sub, add)
-    except ImportError:  # pragma: no cover - goals module not present
-        pass
+    EPILOGS.update(GOAL_EPILOGS)
+    register(sub, add)
     return p
 
 

@@ -36,8 +36,8 @@ COLUMNS = ["scenario", "goal", "group", "origin", "target", "measure", "value", 
 
 def _times(net: Network, cg: CompiledGraph, origins: list[str], targets: list[Any]) -> np.ndarray:
     """Minutes from place ids ``origins`` to node ids ``targets`` (NaN when unreachable)."""
-    src = cg.index_of([f"place:{o}" for o in origins])
-    dst = cg.index_of(targets)
+    src = net._idx(cg, [f"place:{o}" for o in origins])
+    dst = net._idx(cg, targets)
     d = cg.dijkstra(src)[:, dst] / 60.0
     d[~np.isfinite(d)] = np.nan
     return d
@@ -68,18 +68,25 @@ def interchange_access_nodes(net: Network, sel: ScenarioSelection) -> dict[Any, 
     """
     et = net._edges
     G = net._full_graph
-    active = np.isin(et.project, np.array(sorted(sel.projects), dtype=object))
+    key = frozenset(sel.projects)
+    cache = net.__dict__.setdefault("_ic_cache", {})
+    if key in cache:
+        return cache[key]
+    proj = et.project.astype(str)
+    kind = et.kind.astype(str)
+    mode = et.mode.astype(str)
+    active = np.isin(proj, np.array(sorted(sel.projects)))
+    expressway = mode == "expressway"
+    mw_nodes = set(et.u[expressway]) | set(et.v[expressway])
+    road_nodes = set(et.u[(mode == "road") & (kind == "road")])
     out: dict[Any, str] = {}
-    mw_nodes = set(et.u[et.mode == "expressway"]) | set(et.v[et.mode == "expressway"])
-    road_nodes = set(et.u[(et.mode == "road") & (et.kind == "road")])
-    for i in np.flatnonzero(active & (et.kind == "ramp")):
-        u, v = et.nodes[et.u[i]], et.nodes[et.v[i]]
-        if ":jct:" in str(G.edges[u, v, 0].get("link_id", "")) if G.has_edge(u, v, 0) else False:
-            continue
+    for i in np.flatnonzero(active & (kind == "ramp")):
         for a, b in ((et.u[i], et.v[i]), (et.v[i], et.u[i])):
             if a in road_nodes and b in mw_nodes and b not in road_nodes:
-                ref = G.nodes[et.nodes[b]].get("ref") or G.nodes[et.nodes[b]].get("name") or str(et.nodes[b])
-                out[et.nodes[a]] = net._interchange_names.get(str(ref), str(ref)) if hasattr(net, "_interchange_names") else str(ref)
+                nb = et.nodes[b]
+                ref = G.nodes[nb].get("ref") or G.nodes[nb].get("name") or str(nb)
+                out[et.nodes[a]] = net._interchange_names.get(str(ref), str(ref))
+    cache[key] = out
     return out
 
 

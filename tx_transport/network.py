@@ -93,7 +93,7 @@ class Network:
         self._b = bundle
         self._road_graph = road_graph
         self._compiled: dict[tuple[str, str], CompiledGraph] = {}
-        self._node_index: dict[Hashable, int] | None = None
+        self._selection_cache: dict[tuple[Any, ...], CompiledGraph] = {}
 
     # ------------------------------------------------------------------ public tables
     @property
@@ -134,54 +134,54 @@ class Network:
 
     @cached_property
     def links(self) -> gpd.GeoDataFrame:
+        et = self._edges
         G = self._full_graph
         pr = self._b.projects
-        rows = []
+        m = np.isin(et.kind.astype(str), ["road", "waterway"])
+        idx = np.flatnonzero(m)
+        u, v = et.u[idx], et.v[idx]
+        # one row per undirected link: keep the direction with u < v (or the first seen)
+        key = pd.DataFrame({"a": np.minimum(u, v), "b": np.maximum(u, v), "p": et.project[idx].astype(str)})
+        keep = ~key.duplicated().values
+        idx, u, v = idx[keep], u[keep], v[keep]
+        edges = list(G.edges(data=True))
+        hw = np.array([edges[i][2].get("highway", edges[i][2]["kind"]) for i in idx], dtype=object)
+        speed = np.array([edges[i][2].get("speed_kph", np.nan) for i in idx], dtype=float)
+        link_id = np.array([edges[i][2]["link_id"] for i in idx], dtype=object)
+        mode = np.where(et.mode[idx] == "expressway", "expressway", np.where(et.kind[idx] == "waterway", "waterway", "road"))
         geoms = []
-        seen: set[tuple[Any, Any, str]] = set()
-        for u, v, d in G.edges(data=True):
-            if d["kind"] not in ("road", "waterway"):
-                continue
-            key = (min(str(u), str(v)), max(str(u), str(v)), d["link_id"].split(":")[0] + d.get("project", ""))
-            if d["kind"] != "rail_run" and key in seen:
-                continue
-            seen.add(key)
-            proj = d.get("project", "")
-            meta = pr.loc[proj] if proj in pr.index else None
-            mode = {"road": "road", "expressway": "expressway", "rail": "rail", "waterway": "waterway"}[d["mode"]]
-            rows.append({
-                "link_id": d["link_id"], "project": proj, "mode": mode,
-                "link_class": d.get("highway", d["kind"]),
-                "length_km": d["length"] / 1000.0, "speed_kmh": d.get("speed_kph", np.nan),
-                "status": meta["status"] if meta is not None else "existing",
-                "opened": meta["opened"] if meta is not None else None,
-                "plan_year": meta["plan_year"] if meta is not None else None,
-                "name_en": meta["name_en"] if meta is not None else "",
-                "geometry_kind": meta["geometry"] if meta is not None else "",
-                "source": meta["source"] if meta is not None else "",
-                "from_node": str(u), "to_node": str(v),
-            })
-            g = d.get("geometry")
-            if g is None:
-                g = LineString([(G.nodes[u]["x"], G.nodes[u]["y"]), (G.nodes[v]["x"], G.nodes[v]["y"])])
-            geoms.append(g)
+        for i, a, b in zip(idx, u, v):
+            g = edges[i][2].get("geometry")
+            geoms.append(g if g is not None else LineString([(et.lon[a], et.lat[a]), (et.lon[b], et.lat[b])]))
+        df = pd.DataFrame({
+            "link_id": link_id, "project": et.project[idx].astype(str), "mode": mode, "link_class": hw,
+            "length_km": et.length_m[idx] / 1000.0, "speed_kmh": speed,
+            "from_node": [str(et.nodes[a]) for a in u], "to_node": [str(et.nodes[b]) for b in v],
+        })
+        meta = pr[["status", "opened", "plan_year", "name_en", "geometry", "source"]].rename(columns={"geometry": "geometry_kind"})
+        df = df.join(meta, on="project")
+        rows = []
+        rgeoms = []
         for line in self._b.rail_lines:
-            meta = pr.loc[line["id"]]
             ids = line["station_ids"]
             for k, (a, c) in enumerate(zip(ids[:-1], ids[1:])):
                 g = self._b.rail_geometry.get((line["id"], a, c)) if line.get("geometry") == "osm-traced" else None
                 if g is None:
                     pa, pc = self._b.places.loc[a], self._b.places.loc[c]
                     g = LineString([(pa.lon, pa.lat), (pc.lon, pc.lat)])
-                rows.append({
-                    "link_id": f"{line['id']}:{a}-{c}", "project": line["id"], "mode": "rail", "link_class": line["rail_class"],
-                    "length_km": float(line["segment_km"][k]), "speed_kmh": float(line["operating_speed_kmh"]),
-                    "status": meta["status"], "opened": meta["opened"], "plan_year": meta["plan_year"], "name_en": meta["name_en"],
-                    "geometry_kind": meta["geometry"], "source": meta["source"], "from_node": f"place:{a}", "to_node": f"place:{c}",
-                })
-                geoms.append(g)
-        df = gpd.GeoDataFrame(rows, geometry=geoms, crs=WGS84)
-        return df.reset_index(drop=True)
+                rows.append({"link_id": f"{line['id']}:{a}-{c}", "project": line["id"], "mode": "rail", "link_class": line["rail_class"],
+                             "length_km": float(line["segment_km"][k]), "speed_kmh": float(line["operating_speed_kmh"]),
+                             "from_node": f"place:{a}", "to_node": f"place:{c}"})
+                rgeoms.append(g)
+        rail = pd.DataFrame(rows).join(meta, on="project")
+        cols = ["link_id", "project", "mode", "link_class", "length_km", "speed_kmh", "status", "opened", "plan_year", "name_en",
+                "geometry_kind", "source", "from_node", "to_node"]
+        out = gpd.GeoDataFrame(pd.concat([df[cols], rail[cols]], ignore_index=True), geometry=geoms + rgeoms, crs=WGS84)
+        return out
+
+    @cached_property
+    def _node_index(self) -> dict[Hashable, int]:
+        return {n: i for i, n in enumerate(self._edges.nodes)}
 
     def __repr__(self) -> str:
         return (f"<Network {self.path.name!r}: {len(self._b.places)} places, {len(self._b.projects)} projects, "
@@ -256,7 +256,14 @@ class Network:
         """
         prof = {"use": sorted({k for p in self._b.profiles.values() for k in p["use"]})} if profile == "_all" else self._profile(profile)
         if selection is not None:
-            return self._edges.compile(selection.projects, prof, selection.speed_kmh, selection.name, profile)
+            skey = (frozenset(selection.projects), tuple(sorted(selection.speed_kmh.items())), profile)
+            hit = self._selection_cache.get(skey)
+            if hit is None:
+                hit = self._edges.compile(selection.projects, prof, selection.speed_kmh, selection.name, profile)
+                if len(self._selection_cache) >= 64:
+                    self._selection_cache.pop(next(iter(self._selection_cache)))
+                self._selection_cache[skey] = hit
+            return hit
         name = self._scenario_name(scenario)
         key = (name, profile)
         if key not in self._compiled:
@@ -297,6 +304,9 @@ class Network:
         return pid, f"place:{pid}"
 
     def _idx(self, cg: CompiledGraph, nodes: Sequence[Hashable]) -> np.ndarray:
+        if cg.nodes is self._edges.nodes:
+            ni = self._node_index
+            return np.array([ni[n] for n in nodes], dtype=np.int64)
         return cg.index_of(nodes)
 
     # ------------------------------------------------------------------ queries
@@ -382,7 +392,7 @@ class Network:
         prof = self._profile(profile)
         sel = self.selection(scenario)
         cg = self.compiled(scenario, profile)
-        idx = {n: i for i, n in enumerate(cg.nodes)}
+        idx = self._node_index if cg.nodes is self._edges.nodes else {n: i for i, n in enumerate(cg.nodes)}
         # edge times exactly as compiled (speed overrides applied)
         mat = cg.matrix
         legs: list[dict[str, Any]] = []

