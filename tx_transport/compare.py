@@ -14,13 +14,14 @@ contribute?" with tables a report can quote:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from .geo import METRIC_CRS
 from .goals import check_selection
@@ -45,6 +46,7 @@ class Comparison:
     attribution: pd.DataFrame
     attribution_detail: pd.DataFrame
     isochrones: dict[tuple[str, str], gpd.GeoDataFrame] = field(default_factory=dict, repr=False)
+    projects_differing: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         g = self.goals
@@ -53,7 +55,7 @@ class Comparison:
             "goals_newly_met": int((g.change == "newly met").sum()),
             "goals_lost": int((g.change == "lost").sum()),
             "goals_met_a": int(g.pass_a.sum()), "goals_met_b": int(g.pass_b.sum()), "goal_items": len(g),
-            "projects_differing": len(self.attribution),
+            "projects_differing": len(self.projects_differing),
         }
 
 
@@ -139,8 +141,21 @@ def attribution(net: Network, a: str, b: str, progress: bool = True) -> tuple[pd
     base_a = check_selection(net, sa, paths=False, goals=TIME_GOALS)
     base_b = check_selection(net, sb, paths=False, goals=TIME_GOALS)
     rows, detail = [], []
+    # kinds of edge the time goals can use: a project with none of them (e.g. a waterway, freight
+    # only) cannot change a time goal and is not re-checked
+    goal_profiles = {m["profile"] for c in net.goals.get("one_hour_circles") or [] for m in c.get("measures") or []}
+    goal_profiles |= {(net.goals.get("circle_301510") or {}).get("profile", "car")}
+    kinds = {k for gp in goal_profiles if gp in net._b.profiles for k in net._b.profiles[gp]["use"]}
+    et = net._edges
+    proj_kinds = pd.DataFrame({"p": et.project.astype(str), "k": et.kind.astype(str)}).groupby("p")["k"].agg(set)
     for p in tqdm(diff, desc=f"attribution {a} -> {b}", disable=not progress, leave=False):
         in_b = p in sb.projects
+        meta = net.projects.loc[p]
+        if not (proj_kinds.get(p, set()) & kinds):
+            rows.append({"project": p, "name_en": meta["name_en"], "mode": meta["mode"], "in": b if in_b else a,
+                         "saved_min_added_to_a": 0.0, "goals_met_added_to_a": 0, "saved_min_removed_from_b": 0.0,
+                         "goals_lost_removed_from_b": 0, "largest_effect": "no effect on time goals (mode not used by their profiles)"})
+            continue
         plus = with_projects(sa, add={p} if in_b else set(), remove=set() if in_b else {p}, name=f"{a}{'+' if in_b else '-'}{p}")
         minus = with_projects(sb, remove={p} if in_b else set(), add=set() if in_b else {p}, name=f"{b}{'-' if in_b else '+'}{p}")
         g_plus = check_selection(net, plus, paths=False, goals=TIME_GOALS)
@@ -153,7 +168,6 @@ def attribution(net: Network, a: str, b: str, progress: bool = True) -> tuple[pd
                 detail.append({"project": p, "test": kind, "goal": r.goal, "group": r.group, "origin": r.origin, "target": r.target,
                                "measure": r.measure, "time_without_min": r.value_a, "time_with_min": r.value_b,
                                "saved_min": -r.delta, "change": r.change})
-        meta = net.projects.loc[p]
         saved_add = float(np.nansum(-add_eff.delta.values))
         saved_rem = float(np.nansum(-rem_eff.delta.values))
         top = add_eff.assign(s=-add_eff.delta).sort_values("s", ascending=False).head(1)
@@ -208,7 +222,8 @@ def compare(net: Network, a: str, b: str, *, od_origins: Sequence[str] | None = 
         att, det = attribution(net, a, b, progress=progress)
     else:
         att, det = pd.DataFrame(), pd.DataFrame()
-    return Comparison(a, b, goals, od, iso_area, att, det, isos)
+    diff = sorted(set(net.selection(a).projects) ^ set(net.selection(b).projects))
+    return Comparison(a, b, goals, od, iso_area, att, det, isos, diff)
 
 
 __all__ = ["Comparison", "compare", "compare_goals", "attribution"]

@@ -84,8 +84,8 @@ def interchange_access_nodes(net: Network, sel: ScenarioSelection) -> dict[Any, 
         for a, b in ((et.u[i], et.v[i]), (et.v[i], et.u[i])):
             if a in road_nodes and b in mw_nodes and b not in road_nodes:
                 nb = et.nodes[b]
-                ref = G.nodes[nb].get("ref") or G.nodes[nb].get("name") or str(nb)
-                out[et.nodes[a]] = net._interchange_names.get(str(ref), str(ref))
+                ref = G.nodes[nb].get("ref") or (str(nb)[2:] if str(nb).startswith("x:") else str(nb))
+                out[et.nodes[a]] = net._interchange_names.get(str(ref), str(G.nodes[nb].get("name", ref)))
     cache[key] = out
     return out
 
@@ -158,8 +158,10 @@ def check_301510(net: Network, sel: ScenarioSelection, paths: bool = True) -> li
             else:
                 j = int(np.nanargmin(row))
                 best = row[j]
-            rows.append(_time_row(sel, "301510", "town-to-nearest-town", t, cand[j] if j is not None else "", prof, best,
-                                  c["neighbour_limit_min"], note=note))
+            near = cand[j] if j is not None else ""
+            path = _path_text(net, sel, t, near, prof) if paths and near and best > c["neighbour_limit_min"] else ""
+            rows.append(_time_row(sel, "301510", "town-to-nearest-town", t, near, prof, best, c["neighbour_limit_min"],
+                                  path=path, note=note))
     else:
         tn = trunk_road_nodes(net, sel)
         m = _times(net, cg, towns, tn) if tn else np.full((len(towns), 1), np.nan)
@@ -212,7 +214,8 @@ def mileage_table(net: Network, sel: ScenarioSelection, adcode: str) -> pd.DataF
         k = out.index[out["project"] == item["id"]][0]
         out.loc[k, "km"] = float(sourced)
         out.loc[k, "length_source"] = "published in-boundary length: " + str(item.get("in_boundary_source", ""))
-    out = out[out.km > 0.2]  # slivers from clipping at the boundary (trace precision ~100 m).sort_values(["mode", "km"], ascending=[True, False])
+    out = out[out.km > 0.2]  # drop slivers from clipping at the boundary (trace precision ~100 m)
+    out = out.sort_values(["mode", "km"], ascending=[True, False])
     out["name_en"] = out["project"].map(net.projects.name_en)
     return out.reset_index(drop=True)
 

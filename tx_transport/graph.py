@@ -45,6 +45,14 @@ class _Snapper:
         self.local = np.array([nodes[n] for n in self.local_ids], dtype=float).reshape(-1, 2)
         self.mw = np.array([nodes[n] for n in self.mw_ids], dtype=float).reshape(-1, 2)
 
+    def k_nearest(self, lon: float, lat: float, k: int, max_km: float) -> list[tuple[Any, float]]:
+        """Up to ``k`` nearest local-road nodes within ``max_km`` (always at least the nearest)."""
+        if not self.local_ids:
+            return []
+        d = haversine_km(lat, lon, self.local[:, 1], self.local[:, 0])
+        order = np.argsort(d)[:k]
+        return [(self.local_ids[i], float(d[i])) for j, i in enumerate(order) if j == 0 or d[i] <= max_km]
+
     def nearest(self, lon: float, lat: float, motorway: bool = False) -> tuple[Any, float] | None:
         ids, arr = (self.mw_ids, self.mw) if motorway else (self.local_ids, self.local)
         if not ids:
@@ -98,22 +106,53 @@ def build_graph(b: Bundle, sel: ScenarioSelection, road_graph: nx.MultiDiGraph |
 
     # ---------------------------------------------------------------- road layer
     if road_graph is not None:
+        # An OSMnx graph (tx_transport.osm) as the road layer. Speeds follow tx_transport.osm.edge_speed_kph
+        # with this bundle's modes.yaml (class design speed, or a posted maxspeed, × operating factor);
+        # speed_kph/travel_time already on the graph are not used, so every road is timed by one rule.
+        # Expressways are entered only through the graph's own motorway_link edges: the ramp toll is added
+        # once per ramp traversal, on link edges that touch a local (non-motorway) road; links between two
+        # motorways (junctions) carry none. Node ids are kept (OSM ids, int; digit strings become int).
+        from .errors import QueryError
+        from .osm import _edge_length_m, edge_speed_kph, normalise_highway
+
+        classes = modes["road"]["classes"]
+        default_hw = modes["road"]["default_class"]
+        nid = {n: (int(n) if isinstance(n, str) and n.lstrip("-").isdigit() else n) for n in road_graph.nodes}
         for n, d in road_graph.nodes(data=True):
-            add_node(n, d["x"], d["y"], layer="road")
+            try:
+                x, y = float(d["x"]), float(d["y"])
+            except (KeyError, TypeError, ValueError):
+                raise QueryError(f"road graph node {n!r} has no numeric x/y; give an OSMnx graph with lon/lat x, y "
+                                 f"(EPSG:4326)") from None
+            if not (-180.0 <= x <= 180.0 and -90.0 <= y <= 90.0):
+                raise QueryError(f"road graph node {n!r} has x={x}, y={y}, not lon/lat degrees; give the graph in "
+                                 f"EPSG:4326 (e.g. osmnx.project_graph(G, to_latlong=True))")
+            add_node(nid[n], x, y, layer="road")
+        hw_of: dict[tuple[Any, Any, Any], str] = {}
+        local_nodes: set[Any] = set()
         for u, v, k, d in road_graph.edges(keys=True, data=True):
-            hw = d.get("highway", modes["road"]["default_class"])
-            if isinstance(hw, list):
-                hw = hw[0]
-            if hw not in modes["road"]["classes"]:
-                hw = modes["road"]["default_class"]
-            speed = _road_speed(modes, hw)
-            length = float(d.get("length", 0.0))
-            tt = length / (speed / 3.6) + (toll_s / 2 if hw == "motorway_link" else 0.0)
-            add_edge(u, v, length_m=length, time_s=tt, mode="expressway" if hw.startswith("motorway") else "road",
-                     kind="ramp" if hw == "motorway_link" else "road", link_id=f"osm:{u}-{v}-{k}",
-                     project="osm-roads", geometry=d.get("geometry"), speed_kph=speed, highway=hw)
+            hw = normalise_highway(d.get("highway"))
+            hw = hw if hw in classes else default_hw
+            hw_of[(u, v, k)] = hw
             if hw == "motorway":
-                motorway_nodes.update((u, v))
+                motorway_nodes.update((nid[u], nid[v]))
+            elif hw != "motorway_link":
+                local_nodes.update((nid[u], nid[v]))
+        for (u, v, k), hw in hw_of.items():
+            d = road_graph.edges[u, v, k]
+            speed = edge_speed_kph(hw, d.get("maxspeed"), modes)
+            length = _edge_length_m(road_graph, u, v, d)
+            tt = length / (speed / 3.6)
+            if hw == "motorway_link" and (nid[u] in local_nodes or nid[v] in local_nodes):
+                tt += toll_s
+            geom = d.get("geometry")
+            if isinstance(geom, str):
+                import shapely
+
+                geom = shapely.from_wkt(geom)
+            add_edge(nid[u], nid[v], length_m=length, time_s=tt, mode="expressway" if hw.startswith("motorway") else "road",
+                     kind="ramp" if hw == "motorway_link" else "road", link_id=f"osm:{nid[u]}-{nid[v]}-{k}",
+                     project="osm-roads", geometry=geom, speed_kph=speed, highway=hw)
     else:
         rn = b.road_nodes
         lon = rn.lon.to_numpy()
@@ -220,14 +259,13 @@ def build_graph(b: Bundle, sel: ScenarioSelection, road_graph: nx.MultiDiGraph |
         n = f"place:{pid}"
         add_node(n, p.lon, p.lat, place=pid, kind=p.kind, name=p.name_en, layer="place")
         G.nodes[n].update(place=pid, kind=p.kind, name=p.name_en)
-        hit = snap.nearest(p.lon, p.lat, motorway=False)
-        if hit is not None:
-            tgt, dist = hit
-            if tgt == n:
-                continue
+        # The main-road layer has no local streets: a place reaches the k nearest main-road nodes
+        # within connector_max_km (always the nearest) over local streets (detour × speed).
+        for tgt, dist in snap.k_nearest(p.lon, p.lat, int(modes["road"].get("connector_count", 3)),
+                                        float(modes["road"].get("connector_max_km", 5.0))):
             length = max(dist * det, 0.05)
             add_edge(n, tgt, length_m=length * 1000, time_s=length * 3600 / csp, mode="road", kind="connector",
-                     link_id=f"connector:{pid}", project="osm-roads", both=True)
+                     link_id=f"connector:{pid}:{tgt}", project="osm-roads", both=True)
 
     # ---------------------------------------------------------------- rail
     st_cfg = modes["rail"]["station"]

@@ -232,7 +232,7 @@ class Network:
         """
         sel = self.selection(scenario)
         G = self._full_graph
-        H = nx.MultiDiGraph(**{**G.graph, "scenario": sel.name})
+        H = nx.MultiDiGraph(**{**G.graph, "scenario": sel.name, "name": f"tx-transport {sel.name}" + (f" ({profile})" if profile else "")})
         H.add_nodes_from(G.nodes(data=True))
         for u, v, k, d in G.edges(keys=True, data=True):
             p = d.get("project", "")
@@ -292,7 +292,8 @@ class Network:
         use = set(self._profile(profile)["use"])
         if "road" in use:
             cg = self.compiled(None, profile)
-            layer_ok = np.array([isinstance(n, (int, np.integer)) for n in cg.nodes])
+            G = self._full_graph
+            layer_ok = np.array([G.nodes[n].get("layer") == "road" for n in cg.nodes])
             cand = np.flatnonzero(layer_ok & np.isfinite(cg.lon))
             d = haversine_km(lat, lon, cg.lat[cand], cg.lon[cand])
             return f"{lon:.5f},{lat:.5f}", cg.nodes[int(cand[int(np.argmin(d))])]
@@ -508,8 +509,12 @@ class Network:
         """A copy of this network whose road layer is an OSMnx graph ``G`` (EPSG:4326,
         ``highway`` and ``length`` on edges), e.g. from :func:`tx_transport.osm.road_graph_from_xml`.
 
-        The planned links, places, rail and waterways of the bundle are kept and connected to
-        ``G`` by snapping.
+        Edge speeds are recomputed from ``highway`` and ``maxspeed`` with the bundle's
+        ``modes.yaml`` (:func:`tx_transport.osm.chinese_speed_table`); expressway access follows
+        the graph's own ``motorway_link`` edges, with the ramp toll once per ramp. The planned
+        links, places, rail and waterways of the bundle are kept: every place is joined to its
+        nearest nodes of ``G`` (a place outside ``G``'s area joins the nearest node, so its car
+        times are not meaningful).
         """
         crs = G.graph.get("crs")
         if crs is not None:

@@ -12,12 +12,13 @@ import html
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from . import __version__
 from .compare import Comparison, compare
@@ -222,7 +223,7 @@ def _figures(net: Network, out: Path, all_goals: pd.DataFrame, comps: list[Compa
                                                                     title=f"Change in car time from Tongxiang, {c.a} → {c.b}"),
                  f"Change in car travel time from Tongxiang, {c.a} → {c.b}")
     for measure in ("station-to-station", "door-to-door"):
-        emit(f"goal_chart_{measure}.png", lambda ax, m=measure: plot.goal_chart(all_goals, ax=ax, goal="one-hour-circle", measure=m),
+        emit(f"goal_chart_{measure}.png", lambda ax, m=measure: plot.goal_chart(all_goals, ax=ax, goal="one-hour-circle", measure=m, net=net),
              f"One-hour circle, {measure}: time against the 60-min limit per scenario", size=(8.3, 5.5))
     return written
 

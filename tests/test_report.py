@@ -1,0 +1,64 @@
+"""The one-command report and the README headline."""
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tx_transport.goals import check
+from tx_transport.report import _md_table, headline, report
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def rep(net, tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    return out, report(net, out, progress=False)
+
+
+def test_report_files(rep, net):
+    out, r = rep
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert md.startswith("# Tongxiang in the Yangtze River Delta")
+    assert "## Headline: plan-2025" in md
+    assert "OpenStreetMap contributors, ODbL" in md
+    assert (out / "report.html").read_text(encoding="utf-8").startswith("<!doctype html>")
+    for s in net.scenarios:
+        g = pd.read_csv(out / "tables" / f"goals_{s}.csv")
+        assert set(g.scenario) == {s}
+    for f in r["files"]:
+        assert (out / f).stat().st_size > 0, f
+    pngs = sorted((out / "figures").glob("*.png"))
+    assert len(pngs) >= 10
+    for p in pngs:
+        assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert f"figures/{p.name}" in md
+    assert not list(out.rglob(".*.tmp"))
+    assert r["seconds"] < 120
+
+
+def test_report_goal_tables_match_check(rep, net):
+    out, _ = rep
+    g = pd.read_csv(out / "tables" / "goals_plan-2025.csv")
+    ref = check(net, "plan-2025", paths=False)
+    assert len(g) == len(ref)
+    assert (g["pass"].values == ref["pass"].values).all()
+
+
+def test_failed_goals_explained(rep):
+    out, _ = rep
+    g = pd.read_csv(out / "tables" / "goals_plan-2025.csv")
+    fails = g[(~g["pass"]) & (g.goal == "one-hour-circle")]
+    assert len(fails) > 0
+    assert fails.margin.lt(0).all()
+    assert fails.path.fillna("").str.contains("rail|road|expressway|no path").all()
+
+
+def test_readme_headline_is_current(net):
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    m = re.search(r"<!-- headline:start -->\n(.*?)\n<!-- headline:end -->", text, re.S)
+    assert m, "README.md lacks the headline markers"
+    expected = _md_table(headline(check(net, "plan-2025", paths=False)))
+    assert m.group(1).strip() == expected.strip(), "README headline is stale: run python docs/update_readme.py"
