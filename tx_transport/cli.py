@@ -115,7 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--scenario", default="plan-2025")
     sp.add_argument("--profile", default="car")
     sp.add_argument("-o", "--output", required=True, help="output .gpkg file")
-    from .cli_goals import EPILOGS as GOAL_EPILOGS, register
+    from .cli_goals import EPILOGS as GOAL_EPILOGS
+    from .cli_goals import register
 
     EPILOGS.update(GOAL_EPILOGS)
     register(sub, add)

@@ -292,9 +292,9 @@ def build_graph(b: Bundle, sel: ScenarioSelection, road_graph: nx.MultiDiGraph |
             n = f"stn:{s}"
             p = b.places.loc[s]
             add_node(n, p.lon, p.lat, layer="rail", name=f"{p.name_en} (concourse)", place=s)
-            if not G.has_edge(f"place:{s}", n):
-                add_edge(f"place:{s}", n, length_m=0, time_s=enter_s, mode="transfer", kind="rail_board",
-                         link_id=f"board:{s}", project=lid)
+            # one boarding edge per line, so the station can be boarded whichever lines are in service
+            add_edge(f"place:{s}", n, length_m=0, time_s=enter_s, mode="transfer", kind="rail_board",
+                     link_id=f"board:{lid}:{s}", project=lid)
         for sv in line["services"]:
             stops = sv["stop_ids"]
             wait_s = wait_factor * float(sv["headway_min"]) * 60
@@ -344,9 +344,8 @@ def build_graph(b: Bundle, sel: ScenarioSelection, road_graph: nx.MultiDiGraph |
         for n, w in zip(nodes, wid):
             add_node(w, n["lon"], n["lat"], layer="waterway", name=n.get("name_en", n["id"]))
             if "place" in n and b.places.loc[n["place"], "kind"] == "port":
-                if not G.has_edge(f"place:{n['place']}", w):
-                    add_edge(f"place:{n['place']}", w, length_m=0, time_s=port_s, mode="waterway", kind="port_transfer",
-                             link_id=f"port:{n['place']}", project=cid, both=True)
+                add_edge(f"place:{n['place']}", w, length_m=0, time_s=port_s, mode="waterway", kind="port_transfer",
+                         link_id=f"port:{cid}:{n['place']}", project=cid, both=True)
         nseg = max(len(nodes) - 1, 1)
         for k, (a, c, na, nc) in enumerate(zip(wid[:-1], wid[1:], nodes[:-1], nodes[1:])):
             length_km = float(haversine_km(na["lat"], na["lon"], nc["lat"], nc["lon"])) * ch["sinuosity"]

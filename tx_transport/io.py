@@ -37,6 +37,8 @@ EDGE_KINDS = {
 #: Plausible area for coordinates when the bundle does not set one (lon/lat degrees).
 DEFAULT_AREA = {"min_lat": 27.0, "max_lat": 35.0, "min_lon": 115.0, "max_lon": 124.0}
 ALWAYS_ON_PROJECTS = {"osm-roads"}
+#: libyaml's safe loader when PyYAML was built with it (same result, several times faster).
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass
@@ -70,7 +72,7 @@ def _read_yaml(path: Path, required: bool = True) -> Any:
         return None
     try:
         with open(path, encoding="utf-8") as f:
-            return yaml.safe_load(f)
+            return yaml.load(f, Loader=_YAML_LOADER)  # noqa: S506 (a safe loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "file"
@@ -78,14 +80,23 @@ def _read_yaml(path: Path, required: bool = True) -> Any:
                                "correct the YAML syntax at that position") from None
 
 
-def _read_csv(path: Path, required_cols: list[str], required: bool = True) -> pd.DataFrame | None:
+def _read_csv(path: Path, required_cols: list[str], required: bool = True, numeric: tuple[str, ...] = ()) -> pd.DataFrame | None:
+    """Read a CSV as text; columns in ``numeric`` are left to the parser (fast for large layers)
+    and come back as text only when some value is not a number (the caller then reports it)."""
     if not path.exists():
         if required:
             raise NetworkDataError(str(path), "file", "required file is missing",
                                    f"create {path.name} (see networks/README.md)")
         return None
     try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+        # utf-8-sig: spreadsheet programs save "CSV UTF-8" with a byte-order mark
+        dtype: Any = str
+        if numeric:
+            head = pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns
+            dtype = {c: str for c in head if c not in numeric}
+        df = pd.read_csv(path, dtype=dtype, keep_default_na=False, encoding="utf-8-sig")
+    except pd.errors.EmptyDataError:
+        raise NetworkDataError(str(path), "file", "is empty", f"write the header row {required_cols} and the records") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise NetworkDataError(str(path), "file", f"is not a readable UTF-8 CSV ({exc})",
                                "save it as comma-separated UTF-8 with one header row") from None
@@ -94,6 +105,27 @@ def _read_csv(path: Path, required_cols: list[str], required: bool = True) -> pd
         raise NetworkDataError(str(path), "header", f"missing column(s) {missing}",
                                f"add the column(s); required: {required_cols}")
     return df
+
+
+def _mapping(value: Any, file: Path, record: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise NetworkDataError(str(file), record, f"must be a mapping of keys to values, got {type(value).__name__} {value!r:.60}",
+                               "write it as 'key: value' lines or {key: value, ...} (see networks/README.md)")
+    return value
+
+
+def _read_items(path: Path, key: str) -> list[dict[str, Any]]:
+    """The list under top-level ``key`` of an optional YAML file; every item must be a mapping."""
+    data = _read_yaml(path, required=False)
+    if data is None:
+        return []
+    _mapping(data, path, "top level")
+    items = data.get(key) or []
+    if not isinstance(items, list):
+        raise NetworkDataError(str(path), key, f"must be a list of {key}", f"write each of the {key} as a '- ' item (see networks/README.md)")
+    for k, it in enumerate(items):
+        _mapping(it, path, f"{key} item {k + 1}")
+    return items
 
 
 def _number(value: Any, file: Path, record: str, key: str, *, positive: bool = False,
@@ -114,6 +146,16 @@ def _number(value: Any, file: Path, record: str, key: str, *, positive: bool = F
                                f"give '{key}' a value > 0 (units as documented in networks/README.md)")
     if minimum is not None and x < minimum:
         raise NetworkDataError(str(file), record, f"'{key}' must be >= {minimum:g}, got {x:g}", f"correct '{key}'")
+    return x
+
+
+def _detour(value: Any, file: Path, record: str, key: str) -> float:
+    """A detour factor (path length / straight line): a number >= 1."""
+    x = _number(value, file, record, key, positive=True)
+    assert x is not None
+    if x < 1:
+        raise NetworkDataError(str(file), record, f"'{key}' is {x:g}, which would make a link shorter than the straight line",
+                               f"give '{key}' as a factor >= 1 (e.g. 1.3 for a path 30 % longer than the straight line)")
     return x
 
 
@@ -197,10 +239,7 @@ def _load_places(root: Path, area: dict[str, float]) -> pd.DataFrame:
 
 def _load_rail(root: Path, places: pd.DataFrame, modes: dict[str, Any]) -> tuple[list[dict], dict]:
     f = root / "rail.yaml"
-    data = _read_yaml(f, required=False) or {"lines": []}
-    lines = data.get("lines") or []
-    if not isinstance(lines, list):
-        raise NetworkDataError(str(f), "lines", "must be a list of lines", "see networks/README.md")
+    lines = _read_items(f, "lines")
     rail_classes = modes.get("rail", {}).get("classes", {})
     geom: dict[tuple[str, str, str], Any] = {}
     seg_file = root / "rail_segments.geojson"
@@ -221,15 +260,18 @@ def _load_rail(root: Path, places: pd.DataFrame, modes: dict[str, Any]) -> tuple
                                    f"use one of {sorted(rail_classes)} (modes.yaml rail.classes)")
         li["operating_speed_kmh"] = _number(li.get("operating_speed_kmh"), f, rec, "operating_speed_kmh", positive=True)
         li["design_speed_kmh"] = _number(li.get("design_speed_kmh"), f, rec, "design_speed_kmh", positive=True)
+        if li["operating_speed_kmh"] > li["design_speed_kmh"]:
+            raise NetworkDataError(str(f), rec, f"operating_speed_kmh {li['operating_speed_kmh']:g} exceeds design_speed_kmh "
+                                   f"{li['design_speed_kmh']:g}", "trains run at most at the design speed: correct one of the two")
         if li.get("geometry", "schematic") not in GEOMETRIES:
             raise NetworkDataError(str(f), rec, f"geometry {li.get('geometry')!r} is unknown", f"use one of {sorted(GEOMETRIES)}")
-        detour = _number(li.get("schematic_detour", 1.1), f, rec, "schematic_detour", positive=True)
+        detour = _detour(li.get("schematic_detour", 1.1), f, rec, "schematic_detour")
         st = li.get("stations") or []
-        if len(st) < 2:
+        if not isinstance(st, list) or len(st) < 2:
             raise NetworkDataError(str(f), rec, "needs at least two stations", "list the stations in order")
         ids = []
-        for s in st:
-            p = s.get("place")
+        for k, s in enumerate(st):
+            p = _mapping(s, f, f"{rec}, station {k + 1}").get("place")
             if p not in places.index:
                 raise NetworkDataError(str(f), f"{rec}, station {p!r}", "references a place that is not in places.csv",
                                        "add the place to places.csv (build/places_src.csv) or correct the id")
@@ -256,18 +298,23 @@ def _load_rail(root: Path, places: pd.DataFrame, modes: dict[str, Any]) -> tuple
                 raise NetworkDataError(str(f), f"{rec}, station {ids[k1]!r}", "chainage 'km' does not increase along the line",
                                        "give km in increasing order from the first station")
             tot = sum(raw[k0:k1])
-            for k in range(k0, k1):
-                seg[k] = raw[k] * (km[k1] - km[k0]) / tot
+            for k in range(k0, k1):  # stations at one point (tot 0) share the chainage equally
+                seg[k] = raw[k] * (km[k1] - km[k0]) / tot if tot > 0 else (km[k1] - km[k0]) / (k1 - k0)
         li["segment_km"] = seg
+        traced = li.get("geometry") == "osm-traced"
         li["segment_length_source"] = [
-            "chainage" if (known and known[0] <= k < known[-1]) else ("osm-trace" if (li["id"], ids[k], ids[k + 1]) in geom and li.get("geometry") == "osm-traced" else "straight-line × detour")
+            "chainage" if (known and known[0] <= k < known[-1])
+            else ("osm-trace" if traced and (li["id"], ids[k], ids[k + 1]) in geom else "straight-line × detour")
             for k in range(len(seg))
         ]
         li["station_ids"] = ids
         services = li.get("services") or [{"name": "all-stop", "stops": "all", "headway_min": 60, "source": "default"}]
         snames = []
-        for sv in services:
-            srec = f"{rec}, service {sv.get('name')!r}"
+        if not isinstance(services, list):
+            raise NetworkDataError(str(f), rec, "services must be a list",
+                                   "write each service as a '- {name: ..., stops: ..., headway_min: ...}' item")
+        for k, sv in enumerate(services):
+            srec = f"{rec}, service {_mapping(sv, f, f'{rec}, service {k + 1}').get('name')!r}"
             snames.append(str(sv.get("name")))
             sv["headway_min"] = _number(sv.get("headway_min"), f, srec, "headway_min", positive=True)
             stops = sv.get("stops", "all")
@@ -281,6 +328,8 @@ def _load_rail(root: Path, places: pd.DataFrame, modes: dict[str, Any]) -> tuple
                     if s not in ids:
                         raise NetworkDataError(str(f), srec, f"stop {s!r} is not a station of the line",
                                                f"use stations of the line: {ids}")
+                    if s in stops[:len(pos)]:
+                        raise NetworkDataError(str(f), srec, f"lists stop {s!r} twice", "list each stop once, in line order")
                     pos.append(ids.index(s))
                 if pos != sorted(pos):
                     raise NetworkDataError(str(f), srec, "stops are not in line order", "list stops in the order of 'stations'")
@@ -298,9 +347,10 @@ def _line_latlon_pairs(g: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
 
 def _load_chain_nodes(items: list[dict], f: Path, rec: str, places: pd.DataFrame, area: dict[str, float],
                       need_kind: bool) -> None:
-    if len(items) < 2:
+    if not isinstance(items, list) or len(items) < 2:
         raise NetworkDataError(str(f), rec, "needs at least two nodes", "list the nodes in order")
-    for n in items:
+    for k, n in enumerate(items):
+        _mapping(n, f, f"{rec}, node {k + 1}")
         if "place" in n:
             if n["place"] not in places.index:
                 raise NetworkDataError(str(f), f"{rec}, node {n['place']!r}", "references a place that is not in places.csv",
@@ -319,8 +369,7 @@ def _load_chain_nodes(items: list[dict], f: Path, rec: str, places: pd.DataFrame
 
 def _load_corridors(root: Path, places: pd.DataFrame, area: dict[str, float]) -> list[dict]:
     f = root / "expressways.yaml"
-    data = _read_yaml(f, required=False) or {"corridors": []}
-    out = data.get("corridors") or []
+    out = _read_items(f, "corridors")
     for c in out:
         rec = f"corridor {c.get('id')!r}"
         _check_id(c.get("id"), f, rec, "corridor id")
@@ -339,8 +388,7 @@ def _load_corridors(root: Path, places: pd.DataFrame, area: dict[str, float]) ->
 
 def _load_trunk(root: Path, places: pd.DataFrame, area: dict[str, float], modes: dict[str, Any]) -> list[dict]:
     f = root / "trunk_roads.yaml"
-    data = _read_yaml(f, required=False) or {"links": []}
-    out = data.get("links") or []
+    out = _read_items(f, "links")
     plan_classes = modes["road"].get("plan_classes", {})
     for t in out:
         rec = f"link {t.get('id')!r}"
@@ -350,6 +398,7 @@ def _load_trunk(root: Path, places: pd.DataFrame, area: dict[str, float], modes:
             raise NetworkDataError(str(f), rec, f"road_class {t.get('road_class')!r} is unknown",
                                    f"use one of {sorted(plan_classes)} (modes.yaml road.plan_classes)")
         t["design_speed_kmh"] = _number(t.get("design_speed_kmh"), f, rec, "design_speed_kmh", positive=True)
+        t["lanes"] = _number(t.get("lanes"), f, rec, "lanes", positive=True, allow_none=True)
         if t.get("length_km") is not None:
             t["length_km"] = _number(t["length_km"], f, rec, "length_km", positive=True)
         _load_chain_nodes(t.get("nodes") or [], f, rec, places, area, need_kind=False)
@@ -359,8 +408,7 @@ def _load_trunk(root: Path, places: pd.DataFrame, area: dict[str, float], modes:
 
 def _load_channels(root: Path, places: pd.DataFrame, area: dict[str, float], modes: dict[str, Any]) -> list[dict]:
     f = root / "waterways.yaml"
-    data = _read_yaml(f, required=False) or {"channels": []}
-    out = data.get("channels") or []
+    out = _read_items(f, "channels")
     classes = modes.get("waterway", {}).get("classes", {})
     for c in out:
         rec = f"channel {c.get('id')!r}"
@@ -370,7 +418,7 @@ def _load_channels(root: Path, places: pd.DataFrame, area: dict[str, float], mod
             raise NetworkDataError(str(f), rec, f"waterway_class {c.get('waterway_class')!r} is unknown",
                                    f"use one of {sorted(classes)} (modes.yaml waterway.classes)")
         c["waterway_class"] = str(c["waterway_class"])
-        c["sinuosity"] = _number(c.get("sinuosity", 1.3), f, rec, "sinuosity", positive=True)
+        c["sinuosity"] = _detour(c.get("sinuosity", 1.3), f, rec, "sinuosity")
         c["locks"] = int(_number(c.get("locks", 0), f, rec, "locks", minimum=0))  # type: ignore[arg-type]
         _load_chain_nodes(c.get("nodes") or [], f, rec, places, area, need_kind=False)
     _unique([c["id"] for c in out], f, "channel")
@@ -379,8 +427,8 @@ def _load_channels(root: Path, places: pd.DataFrame, area: dict[str, float], mod
 
 def _load_roads(root: Path, area: dict[str, float], modes: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
     fn, fe = root / "roads" / "nodes.csv", root / "roads" / "edges.csv"
-    nodes = _read_csv(fn, ["node_id", "lat", "lon"], required=False)
-    edges = _read_csv(fe, ["u", "v", "length_km", "highway", "project"], required=False)
+    nodes = _read_csv(fn, ["node_id", "lat", "lon"], required=False, numeric=("node_id", "lat", "lon"))
+    edges = _read_csv(fe, ["u", "v", "length_km", "highway", "project"], required=False, numeric=("u", "v", "length_km"))
     if nodes is None or edges is None:
         return (pd.DataFrame(columns=["lat", "lon", "ref"]).rename_axis("node_id"),
                 pd.DataFrame(columns=["u", "v", "length_km", "highway", "project"]))
@@ -410,11 +458,12 @@ def _load_roads(root: Path, area: dict[str, float], modes: dict[str, Any]) -> tu
             i = int(np.flatnonzero(num.isna().values)[0])
             raise NetworkDataError(str(fe), f"row {i + 2}", f"{col} is not a number ({e[col].iloc[i]!r})", f"write {col} as a number")
         e[col] = num
-    bad = e.length_km <= 0
+    bad = ~(e.length_km > 0) | ~np.isfinite(e.length_km)
     if bad.any():
         i = int(np.flatnonzero(bad.values)[0])
         raise NetworkDataError(str(fe), f"row {i + 2} (edge {e.u.iloc[i]}-{e.v.iloc[i]})",
-                               f"length_km must be positive, got {e.length_km.iloc[i]:g}", "give the edge length in km (> 0)")
+                               f"length_km must be a positive finite number, got {e.length_km.iloc[i]:g}",
+                               "give the edge length in km (> 0)")
     miss = ~e.u.isin(nodes_num.index) | ~e.v.isin(nodes_num.index)
     if miss.any():
         i = int(np.flatnonzero(miss.values)[0])
@@ -451,19 +500,38 @@ def _load_boundaries(root: Path) -> gpd.GeoDataFrame:
 def _validate_modes(f: Path, modes: dict[str, Any]) -> None:
     if not isinstance(modes, dict) or "road" not in modes or "rail" not in modes:
         raise NetworkDataError(str(f), "top level", "needs 'road' and 'rail' sections", "see networks/README.md")
+    _mapping(modes["road"], f, "road")
+    _mapping(modes["rail"], f, "rail")
+    for sec in ("road", "rail"):
+        _mapping(modes[sec].get("classes") or {}, f, f"{sec}.classes")
     for cls, d in (modes["road"].get("classes") or {}).items():
+        _mapping(d, f, f"road.classes.{cls}")
         _number(d.get("design_speed_kmh"), f, f"road.classes.{cls}", "design_speed_kmh", positive=True)
         _number(d.get("operating_factor"), f, f"road.classes.{cls}", "operating_factor", positive=True)
     if modes["road"].get("default_class") not in (modes["road"].get("classes") or {}):
         raise NetworkDataError(str(f), "road.default_class", "is not one of road.classes", "name a class of road.classes")
-    for key in ("ramp_toll_min", "connector_detour", "connector_speed_kmh"):
-        _number(modes["road"].get(key), f, f"road.{key}", key, minimum=0)
+    _number(modes["road"].get("ramp_toll_min"), f, "road.ramp_toll_min", "ramp_toll_min", minimum=0)
+    _number(modes["road"].get("connector_speed_kmh"), f, "road.connector_speed_kmh", "connector_speed_kmh", positive=True)
+    _detour(modes["road"].get("connector_detour"), f, "road.connector_detour", "connector_detour")
+    if modes["road"].get("schematic_detour") is not None:
+        _detour(modes["road"]["schematic_detour"], f, "road.schematic_detour", "schematic_detour")
+    classes = modes["road"].get("classes") or {}
+    for pc, cls in _mapping(modes["road"].get("plan_classes") or {}, f, "road.plan_classes").items():
+        if cls not in classes:
+            raise NetworkDataError(str(f), f"road.plan_classes.{pc}", f"maps to {cls!r}, which is not one of road.classes",
+                                   f"map it to one of {sorted(classes)}")
     for cls, d in (modes["rail"].get("classes") or {}).items():
+        _mapping(d, f, f"rail.classes.{cls}")
         for key in ("accel_ms2", "decel_ms2"):
             _number(d.get(key), f, f"rail.classes.{cls}", key, positive=True)
         _number(d.get("dwell_min"), f, f"rail.classes.{cls}", "dwell_min", minimum=0)
-    for key, v in (modes["rail"].get("station") or {}).items():
+    station = _mapping(modes["rail"].get("station") or {}, f, "rail.station")
+    for key in ("enter_min", "exit_min", "transfer_min", "wait_factor"):
+        _number(station.get(key), f, f"rail.station.{key}", key, minimum=0)
+    for key, v in station.items():
         _number(v, f, f"rail.station.{key}", key, minimum=0)
+    _number(modes["rail"].get("running_time_supplement"), f, "rail.running_time_supplement", "running_time_supplement",
+            minimum=0, allow_none=True)
     for cls, d in (modes.get("waterway", {}).get("classes") or {}).items():
         _number(d.get("speed_kmh"), f, f"waterway.classes.{cls}", "speed_kmh", positive=True)
 
@@ -474,16 +542,20 @@ def _validate_profiles(f: Path, profiles: dict[str, Any]) -> dict[str, dict[str,
     out = profiles["profiles"]
     for name, p in out.items():
         rec = f"profile {name!r}"
+        _mapping(p, f, rec)
         use = p.get("use") or []
+        if not isinstance(use, list):
+            raise NetworkDataError(str(f), rec, f"'use' must be a list of edge kinds, got {use!r}", "write it as use: [road, ramp, ...]")
         for k in use:
             if k == "rail_run" and "rail_dwell" not in use:
                 use.append("rail_dwell")
             if k not in EDGE_KINDS:
                 raise NetworkDataError(str(f), rec, f"edge kind {k!r} is unknown", f"use kinds of {sorted(EDGE_KINDS)}")
         p["use"] = use
-        if p.get("board_once_penalty_min") is not None:
-            _number(p["board_once_penalty_min"], f, rec, "board_once_penalty_min", minimum=0)
-        for k, v in (p.get("cost") or {}).items():
+        if "board_once_penalty_min" in p:
+            p["board_once_penalty_min"] = _number(p["board_once_penalty_min"], f, rec, "board_once_penalty_min",
+                                                  minimum=0, allow_none=True) or 0.0
+        for k, v in _mapping(p.get("cost") or {}, f, f"{rec}, cost").items():
             if k not in EDGE_KINDS:
                 raise NetworkDataError(str(f), rec, f"cost for unknown edge kind {k!r}", f"use kinds of {sorted(EDGE_KINDS)}")
             if v != "base":
@@ -493,7 +565,7 @@ def _validate_profiles(f: Path, profiles: dict[str, Any]) -> dict[str, dict[str,
 
 def _build_projects(b: Bundle) -> pd.DataFrame:
     rows = [{"project": "osm-roads", "mode": "road", "name_en": "OpenStreetMap main-road layer", "name_zh": "",
-             "status": "existing", "opened": 0, "plan_year": None, "length_km": None, "geometry": "osm",
+             "status": "existing", "opened": None, "plan_year": None, "length_km": None, "geometry": "osm",
              "file": "roads/edges.csv", "source": "© OpenStreetMap contributors, ODbL 1.0 (scgraph-data 2.0.0)"}]
     for li in b.rail_lines:
         rows.append({"project": li["id"], "mode": "rail", "name_en": li.get("name_en", ""), "name_zh": li.get("name_zh", ""),
@@ -502,12 +574,12 @@ def _build_projects(b: Bundle) -> pd.DataFrame:
                      "file": "rail.yaml", "source": li.get("source", "")})
     for c in b.corridors:
         rows.append({"project": c["id"], "mode": "expressway", "name_en": c.get("name_en", ""), "name_zh": c.get("name_zh", ""),
-                     "status": c["status"], "opened": c["opened"], "plan_year": c["plan_year"],
+                     "status": c["status"], "opened": c["opened"], "plan_year": c["plan_year"], "lanes": c.get("lanes"),
                      "length_km": c.get("length_km"), "geometry": c.get("geometry", "schematic"),
                      "file": "expressways.yaml", "source": c.get("source", "")})
     for t in b.trunk_links:
         rows.append({"project": t["id"], "mode": "road", "name_en": t.get("name_en", ""), "name_zh": t.get("name_zh", ""),
-                     "status": t["status"], "opened": t["opened"], "plan_year": t["plan_year"],
+                     "status": t["status"], "opened": t["opened"], "plan_year": t["plan_year"], "lanes": t.get("lanes"),
                      "length_km": t.get("length_km"), "geometry": "schematic", "file": "trunk_roads.yaml",
                      "source": t.get("source", "")})
     for c in b.channels:
@@ -517,7 +589,8 @@ def _build_projects(b: Bundle) -> pd.DataFrame:
     df = pd.DataFrame(rows)
     dup = df.project[df.project.duplicated()]
     if len(dup):
-        raise NetworkDataError(str(b.path), f"project '{dup.iloc[0]}'", "the same id is used by two projects (across rail/expressway/trunk/waterway files)",
+        raise NetworkDataError(str(b.path), f"project '{dup.iloc[0]}'",
+                               "the same id is used by two projects (across rail/expressway/trunk/waterway files)",
                                "give every project a unique id")
     return df.set_index("project")
 
@@ -548,11 +621,14 @@ def _validate_scenarios(b: Bundle, f: Path) -> None:
             raise NetworkDataError(str(f), rec, f"extends unknown scenario {s['extends']!r}",
                                    f"use one of {sorted(b.scenarios)}")
         for key in ("add", "remove"):
+            if not isinstance(s.get(key) or [], list):
+                raise NetworkDataError(str(f), f"{rec}, {key}", f"must be a list of project ids, got {s[key]!r}",
+                                       f"write it as {key}: [{s[key]}]")
             for p in s.get(key) or []:
                 if p not in known:
                     raise NetworkDataError(str(f), f"{rec}, {key}", f"unknown project {p!r}",
                                            "use a project id of rail/expressways/trunk_roads/waterways.yaml")
-        for p, v in (s.get("speed_kmh") or {}).items():
+        for p, v in _mapping(s.get("speed_kmh") or {}, f, f"{rec}, speed_kmh").items():
             if p not in known:
                 raise NetworkDataError(str(f), f"{rec}, speed_kmh", f"unknown project {p!r}", "use a project id")
             s["speed_kmh"][p] = _number(v, f, f"{rec}, speed_kmh.{p}", "speed_kmh", positive=True)
@@ -567,7 +643,7 @@ def _validate_scenarios(b: Bundle, f: Path) -> None:
 
 
 def _validate_goals(b: Bundle, f: Path) -> None:
-    g = b.goals or {}
+    g = _mapping(b.goals or {}, f, "top level")
     places = b.places.index
     for c in g.get("one_hour_circles") or []:
         rec = f"one_hour_circles {c.get('id')!r}"
@@ -596,8 +672,15 @@ def _validate_goals(b: Bundle, f: Path) -> None:
             raise NetworkDataError(str(f), rec, f"unknown profile {c.get('profile')!r}", f"use one of {sorted(b.profiles)}")
     for t in (g.get("mileage") or {}).get("targets") or []:
         _number(t.get("target_km"), f, f"mileage {t.get('goal')!r}", "target_km", positive=True)
+    mg = g.get("mileage")
+    if mg and mg.get("boundary") is not None and len(b.boundaries) and str(mg["boundary"]) not in set(b.boundaries["adcode"]):
+        raise NetworkDataError(str(f), "mileage", f"boundary {mg['boundary']!r} is not an adcode of boundaries.geojson",
+                               f"use one of {sorted(b.boundaries['adcode'])}")
     cov = g.get("coverage")
     if cov:
+        _number(cov.get("limit_min"), f, "coverage", "limit_min", positive=True)
+        if cov.get("profile") not in b.profiles:
+            raise NetworkDataError(str(f), "coverage", f"unknown profile {cov.get('profile')!r}", f"use one of {sorted(b.profiles)}")
         for p in list(cov.get("centres") or []) + list(cov.get("towns") or []):
             if p not in places:
                 raise NetworkDataError(str(f), "coverage", f"unknown place {p!r}", "use a place id of places.csv")
@@ -610,9 +693,13 @@ def read_bundle(path: str | Path | None = None) -> Bundle:
         raise NetworkDataError(str(root), "folder", "does not exist", "pass the path of a network bundle folder (like networks/)")
     if root.is_file():
         raise NetworkDataError(str(root), "path", "is a file, not a bundle folder", "pass the folder that holds places.csv")
-    manifest = _read_yaml(root / "bundle.yaml", required=False) or {}
+    man_f = root / "bundle.yaml"
+    manifest = _mapping(_read_yaml(man_f, required=False) or {}, man_f, "top level")
     area = dict(DEFAULT_AREA)
-    area.update({k: float(v) for k, v in (manifest.get("area") or {}).items()})
+    for k, v in _mapping(manifest.get("area") or {}, man_f, "area").items():
+        if k not in DEFAULT_AREA:
+            raise NetworkDataError(str(man_f), f"area.{k}", "is not an area key", f"use {sorted(DEFAULT_AREA)}")
+        area[k] = _number(v, man_f, f"area.{k}", k)  # type: ignore[assignment]
     modes_f = root / "modes.yaml"
     modes = _read_yaml(modes_f)
     _validate_modes(modes_f, modes)

@@ -21,16 +21,57 @@ from scipy.sparse.csgraph import dijkstra
 EPS_S = 1e-6
 
 
+def board_penalty_s(profile: dict[str, Any]) -> float:
+    """The profile's ``board_once_penalty_min`` in seconds (missing or ``null`` means 0)."""
+    return float(profile.get("board_once_penalty_min") or 0.0) * 60.0
+
+
 def profile_weight(data: dict[str, Any], profile: dict[str, Any]) -> float | None:
-    """Travel time (s) of an edge under a profile, or ``None`` when the profile cannot use it."""
+    """Travel time (s) of an edge under a profile, or ``None`` when the profile cannot use it.
+
+    ``rail_board`` edges include the profile's boarding penalty; :meth:`CompiledGraph.dijkstra`
+    refunds it on the first boarding of a trip.
+    """
     kind = data.get("kind")
     if kind not in profile["use"]:
         return None
     cost = (profile.get("cost") or {}).get(kind, "base")
     w = float(data["travel_time"]) if cost == "base" else float(cost) * 60.0
     if kind == "rail_board":
-        w += float(profile.get("board_once_penalty_min", 0.0)) * 60.0
+        w += board_penalty_s(profile)
     return w
+
+
+def _cheapest(keys: tuple[np.ndarray, ...], w: np.ndarray) -> np.ndarray:
+    """Positions of the cheapest edge in every group of parallel edges (equal ``keys``).
+
+    ``csr_matrix`` sums duplicate entries, so parallel edges must be reduced to their minimum
+    before a matrix is built.
+    """
+    if len(w) == 0:
+        return np.zeros(0, dtype=np.int64)
+    order = np.lexsort((w, *reversed(keys)))
+    first = np.ones(len(order), dtype=bool)
+    new = np.zeros(len(order) - 1, dtype=bool)
+    for k in keys:
+        ks = k[order]
+        new |= ks[1:] != ks[:-1]
+    first[1:] = new
+    return order[first]
+
+
+def _assemble(nodes: list[Hashable], lon: np.ndarray, lat: np.ndarray, u: np.ndarray, v: np.ndarray, w: np.ndarray,
+              sample: np.ndarray, board: np.ndarray, pen: float, scenario: str, profile_name: str) -> CompiledGraph:
+    """A :class:`CompiledGraph` from the usable edges (``w`` includes the boarding penalty)."""
+    keep = _cheapest((u, v, board), w)  # boarding and other edges between two nodes stay apart
+    u, v, w, sample, board = u[keep], v[keep], w[keep], sample[keep], board[keep]
+    n = len(nodes)
+    pair = _cheapest((u, v), w)
+    m = csr_matrix((w[pair] + EPS_S, (u[pair], v[pair])), shape=(n, n))
+    m.sort_indices()
+    point = np.array([isinstance(x, str) and x.startswith("place:") for x in nodes], dtype=bool)
+    return CompiledGraph(nodes, m.indptr, m.indices, m.data, lon, lat, u, v, w, sample, point, scenario, profile_name,
+                         pen, board)
 
 
 def profile_graph(G: nx.MultiDiGraph, profile: dict[str, Any]) -> nx.MultiDiGraph:
@@ -65,6 +106,13 @@ class CompiledGraph:
     edge_sample : numpy.ndarray of bool
         Whether the edge counts as reached area in isochrones (local roads and connectors; not
         expressways between interchanges, rail track or waterways).
+    point_sample : numpy.ndarray of bool
+        Whether the node is a place (a point sample in isochrones).
+    board_once_penalty_s : float
+        Seconds added to every ``rail_board`` edge (``edge_time_s`` and the matrix include it);
+        :meth:`dijkstra` refunds it on the first boarding of a trip.
+    edge_board : numpy.ndarray of bool, optional
+        Whether the edge is a ``rail_board`` (street to station) edge.
     """
 
     nodes: list[Hashable]
@@ -81,45 +129,48 @@ class CompiledGraph:
     scenario: str = ""
     profile: str = ""
     board_once_penalty_s: float = 0.0
+    edge_board: np.ndarray | None = None
 
     @classmethod
     def from_graph(cls, G: nx.MultiDiGraph, profile: dict[str, Any], scenario: str = "", profile_name: str = "") -> CompiledGraph:
+        """Compile a graph directly (every edge usable under ``profile``, whatever its project)."""
         nodes = list(G.nodes)
         index = {n: i for i, n in enumerate(nodes)}
-        best: dict[tuple[int, int], tuple[float, bool]] = {}
-        for u, v, d in G.edges(data=True):
+        rows: list[tuple[int, int, float, bool, bool]] = []
+        for a, b, d in G.edges(data=True):
             w = profile_weight(d, profile)
             if w is None:
                 continue
-            key = (index[u], index[v])
             sample = d.get("kind") in ("road", "connector") and d.get("highway") != "motorway" and d.get("mode") == "road"
-            prev = best.get(key)
-            if prev is None or w < prev[0]:
-                best[key] = (w, sample)
-        n = len(nodes)
-        if best:
-            uv = np.array(list(best.keys()), dtype=np.int64)
-            ws = np.array([b[0] for b in best.values()], dtype=float)
-            smp = np.array([b[1] for b in best.values()], dtype=bool)
-        else:
-            uv = np.zeros((0, 2), dtype=np.int64)
-            ws = np.zeros(0)
-            smp = np.zeros(0, dtype=bool)
-        m = csr_matrix((ws + EPS_S, (uv[:, 0], uv[:, 1])), shape=(n, n))
-        m.sort_indices()
+            rows.append((index[a], index[b], w, sample, d.get("kind") == "rail_board"))
+        u = np.array([r[0] for r in rows], dtype=np.int64)
+        v = np.array([r[1] for r in rows], dtype=np.int64)
+        w = np.array([r[2] for r in rows], dtype=float)
+        smp = np.array([r[3] for r in rows], dtype=bool)
+        brd = np.array([r[4] for r in rows], dtype=bool)
         lon = np.array([G.nodes[x].get("x", np.nan) for x in nodes], dtype=float)
         lat = np.array([G.nodes[x].get("y", np.nan) for x in nodes], dtype=float)
-        point = np.array([str(x).startswith("place:") for x in nodes], dtype=bool)
-        return cls(nodes, m.indptr, m.indices, m.data, lon, lat, uv[:, 0], uv[:, 1], ws, smp, point, scenario, profile_name)
+        return _assemble(nodes, lon, lat, u, v, w, smp, brd, board_penalty_s(profile), scenario, profile_name)
 
     # ------------------------------------------------------------------ queries
     @property
     def matrix(self) -> csr_matrix:
-        n = len(self.nodes)
-        return csr_matrix((self.weights, self.indices, self.indptr), shape=(n, n))
+        m = self.__dict__.get("_matrix")
+        if m is None:
+            n = len(self.nodes)
+            m = csr_matrix((self.weights, self.indices, self.indptr), shape=(n, n))
+            self.__dict__["_matrix"] = m
+        return m
+
+    def __getstate__(self) -> dict[str, Any]:
+        # caches are rebuilt on demand: pickles stay small and hold only the plain arrays
+        return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
 
     def index_of(self, nodes: Iterable[Hashable]) -> np.ndarray:
-        idx = {n: i for i, n in enumerate(self.nodes)}
+        idx = self.__dict__.get("_index")
+        if idx is None:
+            idx = {n: i for i, n in enumerate(self.nodes)}
+            self.__dict__["_index"] = idx
         return np.array([idx[n] for n in nodes], dtype=np.int64)
 
     def dijkstra(self, sources: np.ndarray, limit_s: float = np.inf, return_predecessors: bool = False,
@@ -127,18 +178,51 @@ class CompiledGraph:
         """Shortest times (s) from each source (matrix indices) to every node.
 
         Returns an array of shape (len(sources), n) (or (n,) with ``min_only``), ``inf`` where not
-        reached within ``limit_s``; with ``return_predecessors`` also the predecessor matrix.
+        reached within ``limit_s`` (a node exactly at the limit is reached); with
+        ``return_predecessors`` also the predecessor matrix (``-9999`` where there is none).
+
+        With a boarding penalty, every ``rail_board`` edge costs the penalty except the first one
+        of a trip: the search runs on two copies of the graph (before and after the first
+        boarding), so that trips that never board are not charged nor refunded anything.
         """
+        n = len(self.nodes)
+        # every edge carries EPS_S: allow for it so that a node exactly at the limit is reached
+        limit = limit_s + EPS_S * (2 * n + 1)
         pen = self.board_once_penalty_s
-        res = dijkstra(self.matrix, directed=True, indices=np.asarray(sources), limit=limit_s + pen,
-                       return_predecessors=return_predecessors, min_only=min_only)
-        dist = res[0] if return_predecessors else res
-        if pen > 0:
+        idx = np.asarray(sources)
+        if pen <= 0 or (self.edge_board is not None and not self.edge_board.any()):
+            res = dijkstra(self.matrix, directed=True, indices=idx, limit=limit,
+                           return_predecessors=return_predecessors, min_only=min_only)
+            return (res[0], res[1]) if return_predecessors else res
+        if self.edge_board is None:  # built without edge kinds: refund the penalty on the distances
+            res = dijkstra(self.matrix, directed=True, indices=idx, limit=limit + pen,
+                           return_predecessors=return_predecessors, min_only=min_only)
+            dist = res[0] if return_predecessors else res
             dist = np.where(dist >= pen, dist - pen, dist)
-            dist[dist > limit_s] = np.inf
-        if return_predecessors:
-            return dist, res[1]
-        return dist
+            dist[dist > limit] = np.inf
+            return (dist, res[1]) if return_predecessors else dist
+        m2 = self.__dict__.get("_two_layer")
+        if m2 is None:  # built once per compiled graph (not a field: recomputed after unpickling)
+            b = self.edge_board
+            u, v, w = self.edge_u, self.edge_v, self.edge_time_s
+            rows = np.concatenate([u[~b], u[b], u + n])
+            cols = np.concatenate([v[~b], v[b] + n, v + n])
+            ws = np.concatenate([w[~b], np.maximum(w[b] - pen, 0.0), w])
+            keep = _cheapest((rows, cols), ws)
+            m2 = csr_matrix((ws[keep] + EPS_S, (rows[keep], cols[keep])), shape=(2 * n, 2 * n))
+            self.__dict__["_two_layer"] = m2
+        res = dijkstra(m2, directed=True, indices=idx, limit=limit, return_predecessors=return_predecessors,
+                       min_only=min_only)
+        d2 = res[0] if return_predecessors else res
+        d0, d1 = d2[..., :n], d2[..., n:]
+        boarded = d1 < d0
+        dist = np.where(boarded, d1, d0)
+        if not return_predecessors:
+            return dist
+        p2 = res[1]
+        pred = np.where(boarded, p2[..., n:], p2[..., :n])
+        pred = np.where(pred >= 0, pred % n, pred)
+        return dist, pred
 
 
 @dataclass
@@ -159,6 +243,7 @@ class EdgeTable:
     accel: np.ndarray
     decel: np.ndarray
     supplement: np.ndarray
+    speed_kph: np.ndarray | None = None
 
     @classmethod
     def from_graph(cls, G: nx.MultiDiGraph) -> EdgeTable:
@@ -185,41 +270,66 @@ class EdgeTable:
             np.array(get("accel_ms2", np.nan), dtype=float),
             np.array(get("decel_ms2", np.nan), dtype=float),
             np.array(get("supplement", 1.0), dtype=float),
+            np.array(get("speed_kph", np.nan), dtype=float),
         )
+
+    def _codes(self) -> tuple[list[str], np.ndarray, list[str], np.ndarray, np.ndarray]:
+        """Integer codes of edge projects and kinds (computed once; keeps compile vectorised)."""
+        cached = self.__dict__.get("_code_cache")
+        if cached is None:
+            pn, pc = np.unique(self.project.astype(str), return_inverse=True)
+            kn, kc = np.unique(self.kind.astype(str), return_inverse=True)
+            always = np.char.startswith(self.project.astype(str), "junction:")
+            cached = (list(pn), pc, list(kn), kc, always)
+            self.__dict__["_code_cache"] = cached
+        return cached
 
     def compile(self, projects: Iterable[str], profile: dict[str, Any], speed_kmh: dict[str, float] | None = None,
                 scenario: str = "", profile_name: str = "") -> CompiledGraph:
-        """Compile the edges of ``projects`` under ``profile`` (vectorised; ~10 ms)."""
-        from .rail import run_time_s
+        """Compile the edges of ``projects`` under ``profile`` (vectorised; ~10 ms).
 
-        active = np.isin(self.project, np.array(sorted(set(projects)), dtype=object)) | np.char.startswith(
-            self.project.astype(str), "junction:")
-        usable = np.isin(self.kind, np.array(profile["use"], dtype=object))
-        m = active & usable
+        Scenario speed overrides (``speed_kmh``, by project) change the running time of the
+        project's road, waterway and rail-run edges (fixed parts such as locks are kept); the
+        profile's ``cost`` then replaces the time of whole edge kinds.
+        """
+        proj_names, proj_code, kind_names, kind_code, always = self._codes()
+        wanted = set(projects)
+        use = set(profile["use"])
+        want_p = np.array([i for i, n in enumerate(proj_names) if n in wanted], dtype=np.int64)
+        want_k = np.array([i for i, n in enumerate(kind_names) if n in use], dtype=np.int64)
+        m = (np.isin(proj_code, want_p) | always) & np.isin(kind_code, want_k)
         t = self.time_s.copy()
+        for proj, spd in (speed_kmh or {}).items():
+            for i in np.flatnonzero(m & (self.project == proj)):
+                t[i] = override_time_s(str(self.kind[i]), float(t[i]), float(self.length_m[i]), spd,
+                                       None if self.speed_kph is None else float(self.speed_kph[i]),
+                                       float(self.accel[i]), float(self.decel[i]), float(self.supplement[i]))
         for k, c in (profile.get("cost") or {}).items():
             if c != "base":
                 t[self.kind == k] = float(c) * 60.0
-        pen = float(profile.get("board_once_penalty_min", 0.0)) * 60.0
+        pen = board_penalty_s(profile)
+        board = self.kind == "rail_board"
         if pen > 0:
-            t[self.kind == "rail_board"] += pen
-        for proj, spd in (speed_kmh or {}).items():
-            sel = m & (self.project == proj)
-            for i in np.flatnonzero(sel):
-                if self.kind[i] == "rail_run":
-                    t[i] = run_time_s(self.length_m[i] / 1000.0, spd, self.accel[i], self.decel[i]) * self.supplement[i]
-                elif self.kind[i] in ("road", "waterway"):
-                    t[i] = self.length_m[i] / (spd / 3.6)
-        u, v, w, smp = self.u[m], self.v[m], t[m], self.sample[m]
-        n = len(self.nodes)
-        # minimum over parallel edges (csr_matrix would sum duplicates)
-        order = np.lexsort((w, v, u))
-        u, v, w, smp = u[order], v[order], w[order], smp[order]
-        first = np.ones(len(u), dtype=bool)
-        first[1:] = (u[1:] != u[:-1]) | (v[1:] != v[:-1])
-        u, v, w, smp = u[first], v[first], w[first], smp[first]
-        mat = csr_matrix((w + EPS_S, (u, v)), shape=(n, n))
-        mat.sort_indices()
-        point = np.array([isinstance(x, str) and x.startswith("place:") for x in self.nodes], dtype=bool)
-        return CompiledGraph(self.nodes, mat.indptr, mat.indices, mat.data, self.lon, self.lat, u, v, w, smp, point,
-                             scenario, profile_name, pen)
+            t[board] += pen
+        return _assemble(self.nodes, self.lon, self.lat, self.u[m], self.v[m], t[m], self.sample[m], board[m], pen,
+                         scenario, profile_name)
+
+
+def override_time_s(kind: str, time_s: float, length_m: float, speed_kmh: float, speed_kph: float | None = None,
+                    accel_ms2: float = float("nan"), decel_ms2: float = float("nan"), supplement: float = 1.0) -> float:
+    """Travel time (s) of an edge whose project is re-speeded to ``speed_kmh`` by a scenario.
+
+    Rail runs are recomputed with :func:`tx_transport.rail.run_time_s` (and the supplement);
+    road and waterway edges keep their fixed part (e.g. a ramp toll or lock time) and run the
+    length at the new speed; other kinds (station, transfer) are unchanged. Used by both the
+    kernel and :meth:`tx_transport.Network.graph`, so the two always agree.
+    """
+    from .rail import run_time_s
+
+    if kind == "rail_run":
+        return run_time_s(length_m / 1000.0, speed_kmh, accel_ms2, decel_ms2) * supplement
+    if kind in ("road", "waterway"):
+        v0 = np.nan if speed_kph is None else speed_kph
+        fixed = time_s - length_m / (v0 / 3.6) if np.isfinite(v0) and v0 > 0 else 0.0
+        return max(fixed, 0.0) + length_m / (speed_kmh / 3.6)
+    return time_s

@@ -21,7 +21,7 @@ from .geo import WGS84, haversine_km
 from .graph import build_graph
 from .io import Bundle, read_bundle
 from .isochrones import isochrone_polygons
-from .kernel import EPS_S, CompiledGraph, EdgeTable, profile_graph
+from .kernel import EPS_S, CompiledGraph, EdgeTable, override_time_s, profile_graph, profile_weight
 from .scenario import ScenarioSelection, resolve_scenario
 
 Origin = str | tuple[float, float]
@@ -158,7 +158,7 @@ class Network:
             "length_km": et.length_m[idx] / 1000.0, "speed_kmh": speed,
             "from_node": [str(et.nodes[a]) for a in u], "to_node": [str(et.nodes[b]) for b in v],
         })
-        meta = pr[["status", "opened", "plan_year", "name_en", "geometry", "source"]].rename(columns={"geometry": "geometry_kind"})
+        meta = pr[["status", "opened", "plan_year", "name_en", "geometry", "source", "lanes"]].rename(columns={"geometry": "geometry_kind"})
         df = df.join(meta, on="project")
         rows = []
         rgeoms = []
@@ -174,7 +174,7 @@ class Network:
                              "from_node": f"place:{a}", "to_node": f"place:{c}"})
                 rgeoms.append(g)
         rail = pd.DataFrame(rows).join(meta, on="project")
-        cols = ["link_id", "project", "mode", "link_class", "length_km", "speed_kmh", "status", "opened", "plan_year", "name_en",
+        cols = ["link_id", "project", "mode", "link_class", "length_km", "speed_kmh", "lanes", "status", "opened", "plan_year", "name_en",
                 "geometry_kind", "source", "from_node", "to_node"]
         out = gpd.GeoDataFrame(pd.concat([df[cols], rail[cols]], ignore_index=True), geometry=geoms + rgeoms, crs=WGS84)
         return out
@@ -230,6 +230,7 @@ class Network:
             If given, only the edges usable under that profile, with ``travel_time`` (s) as the
             profile costs them; otherwise every mode, with base times.
         """
+        prof = self._profile(profile) if profile is not None else None
         sel = self.selection(scenario)
         G = self._full_graph
         H = nx.MultiDiGraph(**{**G.graph, "scenario": sel.name, "name": f"tx-transport {sel.name}" + (f" ({profile})" if profile else "")})
@@ -237,13 +238,17 @@ class Network:
         for u, v, k, d in G.edges(keys=True, data=True):
             p = d.get("project", "")
             if p in sel.projects or str(p).startswith("junction:"):
+                if p in sel.speed_kmh:
+                    d = {**d, "travel_time": override_time_s(d["kind"], d["travel_time"], d["length"], sel.speed_kmh[p],
+                                                             d.get("speed_kph"), d.get("accel_ms2", np.nan),
+                                                             d.get("decel_ms2", np.nan), d.get("supplement", 1.0))}
+                    if d["kind"] in ("road", "waterway", "rail_run"):
+                        d["speed_kph"] = float(sel.speed_kmh[p])
                 H.add_edge(u, v, k, **d)
         if sel.speed_kmh:
-            cg = self.compiled(sel.name, profile or "_all")
-            del cg  # speeds are applied in the kernel; graph keeps base attributes plus override note
             H.graph["speed_overrides_kmh"] = dict(sel.speed_kmh)
-        if profile is not None:
-            H = profile_graph(H, self._profile(profile))
+        if prof is not None:
+            H = profile_graph(H, prof)
         H.remove_nodes_from([n for n in list(H.nodes) if H.degree(n) == 0 and not str(n).startswith("place:")])
         return H
 
@@ -297,9 +302,13 @@ class Network:
             cand = np.flatnonzero(layer_ok & np.isfinite(cg.lon))
             d = haversine_km(lat, lon, cg.lat[cand], cg.lon[cand])
             return f"{lon:.5f},{lat:.5f}", cg.nodes[int(cand[int(np.argmin(d))])]
-        kinds = {"rail_run": ("station", "airport", "city", "town"), "waterway": ("port",)}
-        allowed = next((v for k, v in kinds.items() if k in use), None)
-        pl = self._b.places if allowed is None else self._b.places[self._b.places.kind.isin(allowed)]
+        if "rail_run" in use:  # the places some rail line stops at (in any scenario)
+            stops = {s for line in self._b.rail_lines for s in line["station_ids"]}
+            pl = self._b.places[self._b.places.index.isin(sorted(stops))]
+        elif "waterway" in use:
+            pl = self._b.places[self._b.places.kind == "port"]
+        else:
+            pl = self._b.places
         d = haversine_km(lat, lon, pl.lat.values, pl.lon.values)
         pid = str(pl.index[int(np.argmin(d))])
         return pid, f"place:{pid}"
@@ -404,12 +413,18 @@ class Network:
         for a, c in zip(nodes[:-1], nodes[1:]):
             w = float(mat[idx[a], idx[c]]) - 0.0
             best = None
+            best_w = np.inf
             for _, d in G.get_edge_data(a, c).items():
                 p = d.get("project", "")
                 if not (p in sel.projects or str(p).startswith("junction:")) or d["kind"] not in prof["use"]:
                     continue
-                if best is None or (d.get("travel_time", 0) < best.get("travel_time", 0)):
-                    best = d
+                if p in sel.speed_kmh:
+                    d = {**d, "travel_time": override_time_s(d["kind"], d["travel_time"], d["length"], sel.speed_kmh[p],
+                                                             d.get("speed_kph"), d.get("accel_ms2", np.nan),
+                                                             d.get("decel_ms2", np.nan), d.get("supplement", 1.0))}
+                dw = profile_weight(d, prof)
+                if dw is not None and dw < best_w:
+                    best, best_w = d, dw
             assert best is not None
             if best["kind"] == "rail_board" and cg.board_once_penalty_s > 0 and not refunded:
                 w -= cg.board_once_penalty_s
@@ -466,12 +481,12 @@ class Network:
         """
         tab = self.travel_times(origins, None, scenario=scenario, profile=profile, cutoff_min=cutoff_min)
         best = tab.min(axis=0)
-        first = tab.idxmin(axis=0, skipna=True) if tab.notna().any().any() else pd.Series(index=tab.columns, dtype=object)
-        ok = best <= cutoff_min
-        out = self.places.loc[best.index[ok.values]].copy()
+        ok = (best <= cutoff_min).values
+        reached = tab.loc[:, ok]
+        out = self.places.loc[reached.columns].copy()
         out["time_min"] = best[ok].values
-        out["origin"] = first[ok].values
-        return out.sort_values("time_min")
+        out["origin"] = reached.idxmin(axis=0).values if reached.shape[1] else []
+        return out.sort_values("time_min", kind="stable")
 
     def isochrones(self, origins: Iterable[Origin] | Origin, cutoffs: Sequence[float] = (15, 30, 45, 60), *,
                    scenario: str | None = None, profile: str = "car", buffer_m: float = 1000.0,

@@ -32,6 +32,8 @@ def run_time_s(length_km: float, speed_kmh: float, accel_ms2: float, decel_ms2: 
     float
         Running time in seconds, from departure to arrival (no dwell).
     """
+    if not all(math.isfinite(x) for x in (length_km, speed_kmh, accel_ms2, decel_ms2)):
+        raise ValueError("run_time_s needs finite length, speed, acceleration and braking")
     if length_km < 0 or speed_kmh <= 0 or accel_ms2 <= 0 or decel_ms2 <= 0:
         raise ValueError("run_time_s needs length >= 0 and positive speed, acceleration and braking")
     length_m = length_km * 1000.0

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import math
 import os
 import sys
 import tempfile
@@ -33,9 +32,9 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 import pandas as pd
+import shapely
 import yaml
 from shapely.geometry import LineString, mapping, shape
-from shapely.ops import transform
 
 HERE = Path(__file__).resolve().parent
 NETWORKS = HERE.parent
@@ -145,10 +144,7 @@ def build_boundaries(shared: Path, log: list[str]) -> None:
     for adcode, (name_en, name_zh, level) in BOUNDARIES.items():
         geom = shape(json.loads((shared / "data" / "boundaries" / f"{adcode}.geojson").read_text()))
 
-        def conv(x, y, z=None):
-            return gcj02_to_wgs84(np.asarray(x), np.asarray(y))
-
-        wgs = transform(conv, geom)
+        wgs = shapely.transform(geom, lambda xy: np.column_stack(gcj02_to_wgs84(xy[:, 0], xy[:, 1])))
         if level == "province":
             wgs = wgs.simplify(0.0005, preserve_topology=True)  # ~50 m, for drawing only
         features.append(
@@ -214,7 +210,8 @@ def build_roads(shared: Path, log: list[str]) -> None:
             p = nx.shortest_path(g, a, b, weight="length_km")
             plen = nx.path_weight(g, p, "length_km")
             crow = float(haversine_km(na["lat"], na["lon"], nb["lat"], nb["lon"]))
-            log.append(f"- expressway {c['id']}: {na['id']} -> {nb['id']}: traced {plen:.1f} km, straight {crow:.1f} km, detour {plen / max(crow, 0.1):.2f}")
+            log.append(f"- expressway {c['id']}: {na['id']} -> {nb['id']}: traced {plen:.1f} km, straight {crow:.1f} km, "
+                       f"detour {plen / max(crow, 0.1):.2f}")
             path += p[1:]
         copy = {}
         for osm_id in dict.fromkeys(path):
@@ -254,7 +251,8 @@ def build_roads(shared: Path, log: list[str]) -> None:
     (NETWORKS / "roads").mkdir(exist_ok=True)
     atomic_write_text(NETWORKS / "roads" / "nodes.csv", ndf.to_csv(index=False))
     atomic_write_text(NETWORKS / "roads" / "edges.csv", edges.to_csv(index=False))
-    log.append(f"- roads: {len(ndf)} nodes, {len(edges)} edges ({len(xw_edges)} expressway-layer edges, {len(removed)} OSM edges moved to the expressway layer)")
+    log.append(f"- roads: {len(ndf)} nodes, {len(edges)} edges ({len(xw_edges)} expressway-layer edges, "
+               f"{len(removed)} OSM edges moved to the expressway layer)")
 
 
 def build_rail(shared: Path, places: pd.DataFrame, log: list[str]) -> None:
