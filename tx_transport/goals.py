@@ -265,6 +265,19 @@ def check_coverage(net: Network, sel: ScenarioSelection) -> list[dict[str, Any]]
     return rows
 
 
+def _flag_uncertain(net: Network, rows: list[dict[str, Any]]) -> None:
+    err = net.goals.get("model_error_min") or {}
+    prof_of = {"station-to-station": "rail"}
+    for r in rows:
+        if r["unit"] != "min" or not r["pass"]:
+            continue
+        e = err.get(prof_of.get(r["measure"], r["measure"]))
+        if e is not None and r["margin"] < float(e):
+            flag = (f"uncertain: passes by {r['margin']:.1f} min, less than the model's typical error of {float(e):g} min "
+                    "for this measure (docs/calibration.md)")
+            r["note"] = f"{flag}; {r['note']}" if r.get("note") else flag
+
+
 def check_selection(net: Network, sel: ScenarioSelection, paths: bool = True, goals: tuple[str, ...] | None = None) -> pd.DataFrame:
     """Every goal for a resolved scenario selection (see :func:`check`)."""
     rows: list[dict[str, Any]] = []
@@ -277,6 +290,7 @@ def check_selection(net: Network, sel: ScenarioSelection, paths: bool = True, go
         rows += check_mileage(net, sel)
     if "coverage" in want:
         rows += check_coverage(net, sel)
+    _flag_uncertain(net, rows)
     df = pd.DataFrame(rows, columns=COLUMNS)
     df["pass"] = df["pass"].astype(bool)
     return df

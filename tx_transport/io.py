@@ -645,6 +645,8 @@ def _validate_scenarios(b: Bundle, f: Path) -> None:
 def _validate_goals(b: Bundle, f: Path) -> None:
     g = _mapping(b.goals or {}, f, "top level")
     places = b.places.index
+    for k, v in (_mapping(g.get("model_error_min") or {}, f, "model_error_min")).items():
+        _number(v, f, f"model_error_min.{k}", k, minimum=0)
     for c in g.get("one_hour_circles") or []:
         rec = f"one_hour_circles {c.get('id')!r}"
         _number(c.get("limit_min"), f, rec, "limit_min", positive=True)
