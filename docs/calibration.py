@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 import tx_transport as tx
-from tx_transport.report import _md_table, atomic_write_text
+from tx_transport.reporting import _md_table, atomic_write_text
 
 HERE = Path(__file__).resolve().parent
 

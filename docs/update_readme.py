@@ -2,7 +2,7 @@
 
 Run from the repository root: ``python docs/update_readme.py``. It replaces the text between
 ``<!-- headline:start -->`` and ``<!-- headline:end -->`` with the plan-2025 headline that
-:func:`tx_transport.report.headline` computes; ``tests/test_report.py`` checks that the README
+:func:`tx_transport.reporting.headline` computes; ``tests/test_report.py`` checks that the README
 is up to date.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import tx_transport as tx
 from tx_transport.goals import check
-from tx_transport.report import _md_table, atomic_write_text, headline
+from tx_transport.reporting import _md_table, atomic_write_text, headline
 
 ROOT = Path(__file__).resolve().parent.parent
 START, END = "<!-- headline:start -->", "<!-- headline:end -->"

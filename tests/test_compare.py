@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tx_transport.compare import compare
+from tx_transport.comparison import compare
 
 
 @pytest.fixture(scope="module")

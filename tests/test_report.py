@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from tx_transport.goals import check
-from tx_transport.report import _md_table, headline, report
+from tx_transport.reporting import _md_table, headline, report
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -8,16 +8,25 @@ Quick start::
     net.travel_times(["tongxiang"], ["shanghai", "hangzhou"], scenario="plan-2025", profile="door-to-door")
     net.isochrones("tongxiang", [15, 30, 45, 60], scenario="plan-2025", profile="car")
     tx.check(net, "plan-2025")                    # every goal of networks/goals.yaml
+    tx.compare(net, "baseline-2020", "plan-2025") # goal changes, OD changes, per-project attribution
+    tx.report(net, "report/")                     # the report the CLI's `report` writes
+
+The Python API mirrors the CLI: ``check``, ``compare`` and ``report`` return DataFrames (or a
+:class:`Comparison` of DataFrames) for notebooks.
 """
 
+from ._version import __version__
+from .comparison import Comparison, compare
 from .errors import NetworkDataError, QueryError, TxTransportError, UnreachableError
+from .goals import check, check_all, mileage_table
 from .kernel import CompiledGraph
 from .network import Network, Route, load_network
-
-__version__ = "0.1.0"
+from .parallel import travel_time_tables
+from .reporting import report
 
 __all__ = [
     "CompiledGraph",
+    "Comparison",
     "Network",
     "NetworkDataError",
     "QueryError",
@@ -25,5 +34,11 @@ __all__ = [
     "TxTransportError",
     "UnreachableError",
     "__version__",
+    "check",
+    "check_all",
+    "compare",
     "load_network",
+    "mileage_table",
+    "report",
+    "travel_time_tables",
 ]

@@ -51,9 +51,9 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from .compare import compare
+    from .comparison import compare
     from .network import load_network
-    from .report import atomic_write_text
+    from .reporting import atomic_write_text
 
     net = load_network(args.network)
     c = compare(net, args.a, args.b, with_attribution=not args.no_attribution)
@@ -73,7 +73,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from .network import load_network
-    from .report import report
+    from .reporting import report
 
     net = load_network(args.network)
     r = report(net, args.out, figures=not args.no_figures)

@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from . import __version__
-from .compare import Comparison, compare
+from ._version import __version__
+from .comparison import Comparison, compare
 from .goals import check, mileage_table
 
 if TYPE_CHECKING:
