@@ -675,3 +675,18 @@ def test_scenarios_and_profiles_are_name_to_description(net):
     assert {"baseline-2020", "plan-2025", "actual-2026", "vision-2035"} <= set(net.scenarios)
     assert all(isinstance(v, str) and v for v in net.profiles.values())
     assert {"car", "rail", "door-to-door", "freight-water"} <= set(net.profiles)
+
+
+REQUIRED_PLACE_IDS = """tongxiang tongxiang-station wuzhen puyuan chongfu shimen zhouquan dama heshan gaoqiao tudian fengming wuzhen-wic
+shanghai-hongqiao shanghai-station hangzhou-east hangzhou-west hangzhou-station jiaxing-south haining-west huzhou-station
+suzhou-station suzhou-north shaoxing-north ningbo-station nanjing-south hefei-south shanghai hangzhou jiaxing huzhou suzhou
+shaoxing ningbo nanjing hefei hangzhou-xiaoshan-airport shanghai-hongqiao-airport shanghai-pudong-airport jiaxing-airport""".split()
+
+
+def test_embedded_bundle_has_the_required_places_with_sources(net):
+    p = net.places
+    assert set(REQUIRED_PLACE_IDS) <= set(p.index), sorted(set(REQUIRED_PLACE_IDS) - set(p.index))
+    assert p.coord_source.str.len().gt(0).all()
+    assert set(p.coord_status) <= {"sourced", "derived", "assumption"}
+    assert set(p.loc[["shanghai", "hangzhou", "hefei"], "kind"]) == {"city"}
+    assert p.loc["hangzhou-xiaoshan-airport", "kind"] == "airport"

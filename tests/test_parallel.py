@@ -16,3 +16,14 @@ def test_parallel_tables_equal_serial(net):
         pd.testing.assert_frame_equal(df, ref, check_names=False)
         pd.testing.assert_frame_equal(df, ser[k])
     assert np.isnan(par[("plan-2025", "rail")].loc["tongxiang", "shanghai"])  # towns have no rail access
+
+
+def test_dask_client_tables_equal_serial(net):
+    """The compiled kernel runs on Dask workers (scattered once) and gives the same tables."""
+    distributed = __import__("pytest").importorskip("distributed")
+    places = ["tongxiang", "wuzhen", "tongxiang-station", "hangzhou-east"]
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        got = travel_time_tables(net, ["plan-2025"], ("car", "rail"), places, places, client=client)
+    for k, df in got.items():
+        pd.testing.assert_frame_equal(df, net.travel_times(places, places, scenario=k[0], profile=k[1]), check_names=False)

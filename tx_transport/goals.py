@@ -117,7 +117,7 @@ def check_one_hour(net: Network, sel: ScenarioSelection, paths: bool = True) -> 
     for circle in net.goals.get("one_hour_circles") or []:
         limit = float(circle["limit_min"])
         for m in circle.get("measures") or []:
-            cg = net.compiled(selection=sel, profile=m["profile"]) if sel.name not in net.scenarios else net.compiled(sel.name, m["profile"])
+            cg = net.compiled(selection=sel, profile=m["profile"])
             origin = m["origin"]
             targets = circle.get("targets") or []
             use_station = m["profile"] == "rail"
@@ -136,7 +136,7 @@ def check_301510(net: Network, sel: ScenarioSelection, paths: bool = True) -> li
     if not c:
         return []
     prof = c["profile"]
-    cg = net.compiled(selection=sel, profile=prof) if sel.name not in net.scenarios else net.compiled(sel.name, prof)
+    cg = net.compiled(selection=sel, profile=prof)
     towns = list(c["towns"])
     centre = c["city_centre"]
     rows = []
@@ -241,7 +241,7 @@ def check_coverage(net: Network, sel: ScenarioSelection) -> list[dict[str, Any]]
     if not cov:
         return []
     prof = cov["profile"]
-    cg = net.compiled(selection=sel, profile=prof) if sel.name not in net.scenarios else net.compiled(sel.name, prof)
+    cg = net.compiled(selection=sel, profile=prof)
     towns = list(cov["towns"])
     limit = float(cov["limit_min"])
     pop = net.places.population.reindex(towns)

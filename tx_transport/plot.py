@@ -589,6 +589,17 @@ class _LabelPlacer:
 
 
 # ---------------------------------------------------------------------------------------------- network map
+
+def _map_furniture(ax: Axes, title: str) -> _LabelPlacer:
+    """Title, scale bar and attribution line, and a label placer that keeps labels off them."""
+    _title(ax, title)
+    sb = add_scale_bar(ax)
+    at = add_attribution(ax)
+    placer = _LabelPlacer(ax)
+    placer.block(sb)
+    placer.block(at)
+    return placer
+
 def _served_stations(links: pd.DataFrame, projects: set[str]) -> set[str]:
     r = links[(links["mode"] == "rail") & links["project"].isin(projects)]
     nodes = pd.concat([r["from_node"], r["to_node"]])
@@ -714,14 +725,8 @@ def network_map(net: Network, scenario: str, ax: Axes | None = None, extent: str
         tx_name = label("Tongxiang", "桐乡")
         title = (f"Transport network of {tx_name} and the Yangtze River Delta, {scenario}" if extent == "region"
                  else f"{tx_name} transport network, {scenario}")
-    _title(ax, title)
-    sb = add_scale_bar(ax)
-    at = add_attribution(ax)
-
     # labels, most important first
-    P = _LabelPlacer(ax)
-    P.block(sb)
-    P.block(at)
+    P = _map_furniture(ax, title)
     for a in ax.patches:
         if a.get_gid() == "scalebar":
             P.block(a)
@@ -935,13 +940,7 @@ def isochrone_map(net: Network, iso_gdf: gpd.GeoDataFrame, ax: Axes | None = Non
         prof = iso_gdf.attrs.get("profile")
         who = ", ".join(o[3] for o in origins) or "origin"
         title = f"{(prof or 'Travel').capitalize()} isochrones from {who}" + (f", {scenario}" if scenario else "")
-    _title(ax, title)
-    sb = add_scale_bar(ax)
-    at = add_attribution(ax)
-
-    P = _LabelPlacer(ax)
-    P.block(sb)
-    P.block(at)
+    P = _map_furniture(ax, title)
     P.block_points(np.array([(x, y) for _, x, y, _ in origins]).reshape(-1, 2), radius_px=6)
     P.block_points(np.c_[tgt.geometry.x, tgt.geometry.y], radius_px=5)
     for key, x, y, lab in origins:
@@ -1025,12 +1024,7 @@ def comparison_map(net: Network, iso_a: gpd.GeoDataFrame, iso_b: gpd.GeoDataFram
     _legend_below(ax, handles, ncol=3)
     if title is None:
         title = f"Area within {cutoff_min:g} min: {labels[0]} → {labels[1]}"
-    _title(ax, title)
-    sb = add_scale_bar(ax)
-    at = add_attribution(ax)
-    P = _LabelPlacer(ax)
-    P.block(sb)
-    P.block(at)
+    P = _map_furniture(ax, title)
     P.block_points(np.array([(x, y) for _, x, y, _ in origins]).reshape(-1, 2), radius_px=6)
     for key, x, y, lab in origins:
         P.place(x, y, lab, gid=f"label:origin:{key}", fontsize=8.0, fontweight="bold", offset_scale=1.8)
