@@ -34,7 +34,7 @@ def _nx_time(G, a, b, penalty_s=0.0):
 
 def test_columns_and_goal_names(plan):
     assert list(plan.columns) == COLUMNS
-    assert set(plan.goal) == {"one-hour-circle", "301510", "rail-km", "expressway-km", "coverage"}
+    assert set(plan.goal) == {"one-hour-circle", "301510", "rail-km", "expressway-km", "coverage", "expressway-grid", "waterway-grid"}
     assert plan["pass"].dtype == bool
     met = plan[plan["pass"]]
     assert (met.margin >= 0).all()
@@ -164,3 +164,19 @@ def test_nearest_trunk_road_reading(bundle_copy):
     tr = df[df.group == "town-to-trunk-road"]
     assert len(tr) == 10 and tr.value.notna().all()
     assert np.isfinite(tr.value).all()
+
+
+def test_grid_goals_follow_the_scenario(base, plan):
+    b = base[base.goal == "expressway-grid"].iloc[0]
+    p = plan[plan.goal == "expressway-grid"].iloc[0]
+    assert not b["pass"] and "s9-sutai-ii" in b.path and "tongde-link" in b.path
+    assert p["pass"] and p.value == p.limit == 5
+
+
+def test_changes_of_train_are_flagged(net):
+    plan = check(net, "plan-2025", paths=True)
+    hz = plan[(plan.measure == "station-to-station") & (plan.target == "huzhou-station")].iloc[0]
+    assert "station/wait at Hangzhou East" in hz.path
+    assert "change(s) of train" in hz.note
+    sh = plan[(plan.measure == "station-to-station") & (plan.target == "shanghai-hongqiao")].iloc[0]
+    assert "change" not in (sh.note or "")

@@ -690,3 +690,78 @@ def test_embedded_bundle_has_the_required_places_with_sources(net):
     assert set(p.coord_status) <= {"sourced", "derived", "assumption"}
     assert set(p.loc[["shanghai", "hangzhou", "hefei"], "kind"]) == {"city"}
     assert p.loc["hangzhou-xiaoshan-airport", "kind"] == "airport"
+
+
+# --------------------------------------------------------------------------- review findings: silent errors now loud
+def _edit_yaml(path, mutate):
+    import yaml as _y
+
+    data = _y.safe_load(path.read_text(encoding="utf-8"))
+    mutate(data)
+    if path.is_symlink():
+        path.unlink()
+    path.write_text(_y.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def test_misspelt_scenario_rule_is_an_error(tmp_path):
+    b = tmp_path / "b"
+    shutil.copytree(DEFAULT_BUNDLE, b, ignore=shutil.ignore_patterns("build", "samples"))
+    _edit_yaml(b / "scenarios.yaml", lambda d: d["scenarios"]["plan-2025"].update({"plan_by_year": 2025}))
+    with pytest.raises(tx.NetworkDataError, match=r"scenarios.yaml: scenario 'plan-2025': unknown key 'plan_by_year'.*did you mean 'plan_by'"):
+        tx.load_network(b)
+
+
+def test_misspelt_project_key_is_an_error(tmp_path):
+    b = tmp_path / "b"
+    shutil.copytree(DEFAULT_BUNDLE, b, ignore=shutil.ignore_patterns("build", "samples"))
+    _edit_yaml(b / "rail.yaml", lambda d: d["lines"][0].update({"plan_yaer": 2030}))
+    with pytest.raises(tx.NetworkDataError, match=r"rail.yaml: line 'shanghai-hangzhou-hsr': unknown key 'plan_yaer'"):
+        tx.load_network(b)
+
+
+def test_duplicate_yaml_key_is_an_error(tmp_path):
+    b = tmp_path / "b"
+    shutil.copytree(DEFAULT_BUNDLE, b, ignore=shutil.ignore_patterns("build", "samples"))
+    f = b / "trunk_roads.yaml"
+    text = f.read_text(encoding="utf-8").replace("    opened: 2019\n", "    opened: 2015\n    opened: 2019\n", 1)
+    f.write_text(text, encoding="utf-8")
+    with pytest.raises(tx.NetworkDataError, match=r"trunk_roads.yaml: line \d+, column \d+: .*'opened' appears twice"):
+        tx.load_network(b)
+
+
+@pytest.mark.parametrize("mutate, needle", [
+    (lambda d: d["lines"][0].update({"opened": 2040}), "future year"),
+    (lambda d: d["lines"][8].update({"opened": 2024}), "'opened' is set"),
+])
+def test_status_and_year_must_agree(tmp_path, mutate, needle):
+    b = tmp_path / "b"
+    shutil.copytree(DEFAULT_BUNDLE, b, ignore=shutil.ignore_patterns("build", "samples"))
+    _edit_yaml(b / "rail.yaml", mutate)
+    with pytest.raises(tx.NetworkDataError, match=needle):
+        tx.load_network(b)
+
+
+def test_percent_operating_factor_and_scenario_overspeed_are_errors(tmp_path):
+    b = tmp_path / "b"
+    shutil.copytree(DEFAULT_BUNDLE, b, ignore=shutil.ignore_patterns("build", "samples"))
+    _edit_yaml(b / "modes.yaml", lambda d: d["road"]["classes"]["primary"].update({"operating_factor": 75}))
+    with pytest.raises(tx.NetworkDataError, match=r"road.classes.primary: operating_factor 75 is above 1.*0.85, not 85"):
+        tx.load_network(b)
+    shutil.rmtree(b)
+    shutil.copytree(DEFAULT_BUNDLE, b, ignore=shutil.ignore_patterns("build", "samples"))
+    _edit_yaml(b / "scenarios.yaml", lambda d: d["scenarios"]["plan-2025"].update({"speed_kmh": {"shanghai-hangzhou-hsr": 3000}}))
+    with pytest.raises(tx.NetworkDataError, match=r"3000 km/h is above the project's design speed \(350 km/h\)"):
+        tx.load_network(b)
+
+
+def test_half_a_road_layer_or_missing_traces_are_errors(tmp_path):
+    b = tmp_path / "b"
+    shutil.copytree(DEFAULT_BUNDLE, b, ignore=shutil.ignore_patterns("build", "samples"))
+    (b / "roads" / "nodes.csv").unlink()
+    with pytest.raises(tx.NetworkDataError, match=r"nodes.csv: file: is missing while edges.csv is present"):
+        tx.load_network(b)
+    shutil.rmtree(b)
+    shutil.copytree(DEFAULT_BUNDLE, b, ignore=shutil.ignore_patterns("build", "samples"))
+    (b / "rail_segments.geojson").unlink()
+    with pytest.raises(tx.NetworkDataError, match=r"rail_segments.geojson: line 'shanghai-hangzhou-hsr'.*no trace.*schematic"):
+        tx.load_network(b)

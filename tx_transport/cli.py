@@ -35,6 +35,18 @@ def atomic_write(path: str | Path, writer: Callable[[Path], None]) -> None:
             tmp_path.unlink()
 
 
+def _check_writable_dir(folder: Path, flag: str) -> None:
+    """Fail fast, before any long computation, when ``folder`` cannot be created or written."""
+    folder = Path(folder)
+    probe = folder
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise TxTransportError(f"{flag} {folder}: {probe} is a file, not a folder")
+    if not os.access(probe, os.W_OK):
+        raise TxTransportError(f"{flag} {folder}: no permission to write in {probe}; choose another folder")
+
+
 def _load(args: argparse.Namespace):
     from .network import load_network
 
@@ -66,16 +78,17 @@ def cmd_route(args: argparse.Namespace) -> int:
 
 
 def cmd_isochrones(args: argparse.Namespace) -> int:
-    net = _load(args)
+    out = Path(args.output)
+    if out.suffix.lower() != ".gpkg":
+        raise TxTransportError(f"-o must name a GeoPackage file (.gpkg), got {out.name!r}")
+    _check_writable_dir(out.parent, "-o")
     try:
         cutoffs = [float(c) for c in args.cutoffs.split(",") if c.strip()]
     except ValueError:
         raise TxTransportError(f"--cutoffs must be comma-separated minutes, got {args.cutoffs!r}") from None
     origins = [o.strip() for o in args.origins.split(",") if o.strip()]
+    net = _load(args)
     gdf = net.isochrones(origins, cutoffs, scenario=args.scenario, profile=args.profile)
-    out = Path(args.output)
-    if out.suffix.lower() != ".gpkg":
-        raise TxTransportError(f"-o must name a GeoPackage file (.gpkg), got {out.name!r}")
     atomic_write(out, lambda p: gdf.to_file(p, layer="isochrones", driver="GPKG"))
     print(gdf[["cutoff_min", "area_km2"]].round(1).to_string(index=False))
     print(f"wrote {out} (layer 'isochrones')")
@@ -105,15 +118,15 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("route", cmd_route, "fastest route between two places")
     sp.add_argument("origin", help="place id, e.g. tongxiang-station")
     sp.add_argument("target", help="place id, e.g. shanghai-hongqiao")
-    sp.add_argument("--scenario", default="plan-2025")
-    sp.add_argument("--profile", default="car")
+    sp.add_argument("--scenario", default="plan-2025", help="scenario name (default plan-2025; list them with `tx-transport scenarios`)")
+    sp.add_argument("--profile", default="car", help="car | rail | door-to-door | freight-water (profiles.yaml; default car)")
     sp.add_argument("--json", action="store_true", help="print JSON")
     sp.add_argument("--geometry", action="store_true", help="with --json, include the path as WKT")
     sp = add("isochrones", cmd_isochrones, "isochrone bands to a GeoPackage (layer 'isochrones')")
     sp.add_argument("--from", dest="origins", required=True, help="place id(s), comma-separated")
     sp.add_argument("--cutoffs", default="15,30,45,60", help="minutes, comma-separated")
-    sp.add_argument("--scenario", default="plan-2025")
-    sp.add_argument("--profile", default="car")
+    sp.add_argument("--scenario", default="plan-2025", help="scenario name (default plan-2025; list them with `tx-transport scenarios`)")
+    sp.add_argument("--profile", default="car", help="car | rail | door-to-door | freight-water (profiles.yaml; default car)")
     sp.add_argument("-o", "--output", required=True, help="output .gpkg file")
     from .cli_goals import EPILOGS as GOAL_EPILOGS
     from .cli_goals import register
@@ -130,6 +143,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args))
     except TxTransportError as exc:
         print(f"tx-transport: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a file system problem (permissions, disk full, read-only folder)
+        print(f"tx-transport: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
         return 2
     except BrokenPipeError:  # pragma: no cover
         return 0

@@ -11,8 +11,6 @@ from typing import Any
 
 import pandas as pd
 
-from .errors import TxTransportError
-
 EPILOGS = {
     "check": "example: tx-transport check --scenario plan-2025 --json",
     "compare": "example: tx-transport compare baseline-2020 plan-2025 --out compare/",
@@ -51,15 +49,15 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    from .cli import _check_writable_dir
     from .comparison import compare
     from .network import load_network
     from .reporting import atomic_write_text
 
+    out = Path(args.out)
+    _check_writable_dir(out, "--out")
     net = load_network(args.network)
     c = compare(net, args.a, args.b, with_attribution=not args.no_attribution)
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise TxTransportError(f"--out {out} is a file; give a folder")
     for name, df in (("goals", c.goals), ("od", c.od), ("isochrone_area", c.isochrone_area), ("attribution", c.attribution),
                      ("attribution_detail", c.attribution_detail)):
         atomic_write_text(out / f"{name}.csv", df.to_csv(index=False))
@@ -72,9 +70,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from .cli import _check_writable_dir
     from .network import load_network
     from .reporting import report
 
+    _check_writable_dir(Path(args.out), "--out")
     net = load_network(args.network)
     r = report(net, args.out, figures=not args.no_figures)
     print(r["headline"].to_string(index=False))
@@ -88,7 +88,7 @@ def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
 
     cli.EPILOGS.update(EPILOGS)
     sp = add("check", cmd_check, "check every goal of goals.yaml for a scenario")
-    sp.add_argument("--scenario", default="plan-2025")
+    sp.add_argument("--scenario", default="plan-2025", help="scenario name (default plan-2025; list them with `tx-transport scenarios`)")
     sp.add_argument("--json", action="store_true", help="print a JSON list of goal rows")
     sp.add_argument("--no-paths", action="store_true", help="skip the path legs of failed goals (faster)")
     sp = add("compare", cmd_compare, "compare scenario B against scenario A (goals, OD times, isochrone areas, per-project attribution)")

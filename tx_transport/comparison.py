@@ -49,7 +49,7 @@ class Comparison:
     projects_differing: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
-        g = self.goals
+        g = self.goals[self.goals.expected.astype(bool)]
         return {
             "a": self.a, "b": self.b,
             "goals_newly_met": int((g.change == "newly met").sum()),

@@ -182,6 +182,7 @@ def build_graph(b: Bundle, sel: ScenarioSelection, road_graph: nx.MultiDiGraph |
             if hw == "motorway":
                 motorway_nodes.update((int(u), int(v)))
     snap = _Snapper(coords, motorway_nodes)
+    node_project: dict[Any, str] = {}
 
     # ---------------------------------------------------------------- schematic expressways and trunk roads
     def chain(project: dict, hw: str, detour_default: float, is_expressway: bool) -> None:
@@ -198,6 +199,8 @@ def build_graph(b: Bundle, sel: ScenarioSelection, road_graph: nx.MultiDiGraph |
             else:
                 nid = f"x:{n['id']}"
             add_node(nid, n["lon"], n["lat"], layer="expressway" if is_expressway else "road", name=n.get("name_en", n["id"]))
+            if isinstance(nid, str) and nid.startswith("x:"):
+                node_project.setdefault(nid, pid)
             ids.append(nid)
         crow = [float(haversine_km(a["lat"], a["lon"], c["lat"], c["lon"])) for a, c in zip(nodes[:-1], nodes[1:])]
         total = sum(crow)
@@ -264,8 +267,10 @@ def build_graph(b: Bundle, sel: ScenarioSelection, road_graph: nx.MultiDiGraph |
         for tgt, dist in snap.k_nearest(p.lon, p.lat, int(modes["road"].get("connector_count", 3)),
                                         float(modes["road"].get("connector_max_km", 5.0))):
             length = max(dist * det, 0.05)
+            # a connector to a planned link's own node exists only when that link is in service
+            owner = node_project.get(tgt, "osm-roads")
             add_edge(n, tgt, length_m=length * 1000, time_s=length * 3600 / csp, mode="road", kind="connector",
-                     link_id=f"connector:{pid}:{tgt}", project="osm-roads", both=True)
+                     link_id=f"connector:{pid}:{tgt}", project=owner, both=True)
 
     # ---------------------------------------------------------------- rail
     st_cfg = modes["rail"]["station"]

@@ -9,6 +9,8 @@ nothing is silently dropped.
 
 from __future__ import annotations
 
+import datetime as _dt
+import difflib
 import math
 import re
 from dataclasses import dataclass, field
@@ -37,8 +39,34 @@ EDGE_KINDS = {
 #: Plausible area for coordinates when the bundle does not set one (lon/lat degrees).
 DEFAULT_AREA = {"min_lat": 27.0, "max_lat": 35.0, "min_lon": 115.0, "max_lon": 124.0}
 ALWAYS_ON_PROJECTS = {"osm-roads"}
+SCENARIO_KEYS = {"description", "opened_by", "plan_by", "all", "extends", "add", "remove", "speed_kmh"}
+_COMMON_KEYS = {"id", "name_en", "name_zh", "status", "opened", "opened_note", "plan_year", "source", "role", "geometry",
+                "length_km", "in_boundary_km", "in_boundary_source", "nodes", "lanes", "design_speed_kmh"}
+PROJECT_KEYS = {
+    "line": _COMMON_KEYS | {"rail_class", "operating_speed_kmh", "speed_source", "schematic_detour", "stations", "services"},
+    "corridor": _COMMON_KEYS,
+    "link": _COMMON_KEYS | {"road_class"},
+    "channel": _COMMON_KEYS | {"waterway_class", "sinuosity", "locks"},
+}
 #: libyaml's safe loader when PyYAML was built with it (same result, several times faster).
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BASE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _YAML_LOADER(_BASE_LOADER):  # type: ignore[misc,valid-type]  # noqa: N801
+    """Safe loader that rejects a key given twice in one mapping (YAML would keep the last silently)."""
+
+
+def _no_duplicate_keys(loader: Any, node: Any, deep: bool = False) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(None, None, f"key {key!r} appears twice in one mapping", key_node.start_mark)
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_YAML_LOADER.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_duplicate_keys)
 
 
 @dataclass
@@ -204,6 +232,21 @@ def _status(item: dict[str, Any], file: Path, record: str) -> None:
     if st == "existing" and item["opened"] is None:
         raise NetworkDataError(str(file), record, "an existing link needs 'opened' (year)",
                                "give the opening year, or set status to under-construction/planned")
+    if st == "existing" and item["opened"] > _dt.date.today().year:
+        raise NetworkDataError(str(file), record, f"status is 'existing' but opened is {item['opened']}, a future year",
+                               "set status to under-construction/planned with plan_year, or correct the opening year")
+    if st != "existing" and item["opened"] is not None:
+        raise NetworkDataError(str(file), record, f"status is {st!r} but 'opened' is set ({item['opened']})",
+                               "a link that is not open has opened: null; put the target year in plan_year")
+
+
+def _known_keys(item: dict[str, Any], allowed: set[str], file: Path, record: str) -> None:
+    """Reject misspelt keys: an unknown key would otherwise be ignored silently."""
+    for k in item:
+        if k not in allowed:
+            close = difflib.get_close_matches(str(k), sorted(allowed), n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise NetworkDataError(str(file), record, f"unknown key {k!r}", f"{hint}allowed keys: {', '.join(sorted(allowed))}")
 
 
 def _unique(ids: list[str], file: Path, what: str) -> None:
@@ -253,6 +296,7 @@ def _load_rail(root: Path, places: pd.DataFrame, modes: dict[str, Any]) -> tuple
     for li in lines:
         rec = f"line {li.get('id')!r}"
         _check_id(li.get("id"), f, rec, "line id")
+        _known_keys(li, PROJECT_KEYS["line"], f, rec)
         _status(li, f, rec)
         _in_boundary(li, f, rec)
         if li.get("rail_class") not in rail_classes:
@@ -282,6 +326,10 @@ def _load_rail(root: Path, places: pd.DataFrame, modes: dict[str, Any]) -> tuple
         raw = []
         for a, b in zip(ids[:-1], ids[1:]):
             g = geom.get((li["id"], a, b))
+            if g is None and li.get("geometry") == "osm-traced":
+                raise NetworkDataError(str(root / "rail_segments.geojson"), f"{rec}, segment {a} -> {b}",
+                                       "the line is 'osm-traced' but this segment has no trace",
+                                       "re-run networks/build/build_bundle.py, or set 'geometry: schematic' on the line in rail.yaml")
             if g is not None and li.get("geometry") == "osm-traced":
                 raw.append(float(haversine_km(*_line_latlon_pairs(g)).sum()))
             else:
@@ -373,6 +421,7 @@ def _load_corridors(root: Path, places: pd.DataFrame, area: dict[str, float]) ->
     for c in out:
         rec = f"corridor {c.get('id')!r}"
         _check_id(c.get("id"), f, rec, "corridor id")
+        _known_keys(c, PROJECT_KEYS["corridor"], f, rec)
         _status(c, f, rec)
         _in_boundary(c, f, rec)
         c["design_speed_kmh"] = _number(c.get("design_speed_kmh"), f, rec, "design_speed_kmh", positive=True)
@@ -393,6 +442,7 @@ def _load_trunk(root: Path, places: pd.DataFrame, area: dict[str, float], modes:
     for t in out:
         rec = f"link {t.get('id')!r}"
         _check_id(t.get("id"), f, rec, "link id")
+        _known_keys(t, PROJECT_KEYS["link"], f, rec)
         _status(t, f, rec)
         if t.get("road_class") not in plan_classes:
             raise NetworkDataError(str(f), rec, f"road_class {t.get('road_class')!r} is unknown",
@@ -413,6 +463,7 @@ def _load_channels(root: Path, places: pd.DataFrame, area: dict[str, float], mod
     for c in out:
         rec = f"channel {c.get('id')!r}"
         _check_id(c.get("id"), f, rec, "channel id")
+        _known_keys(c, PROJECT_KEYS["channel"], f, rec)
         _status(c, f, rec)
         if str(c.get("waterway_class")) not in classes:
             raise NetworkDataError(str(f), rec, f"waterway_class {c.get('waterway_class')!r} is unknown",
@@ -429,6 +480,10 @@ def _load_roads(root: Path, area: dict[str, float], modes: dict[str, Any]) -> tu
     fn, fe = root / "roads" / "nodes.csv", root / "roads" / "edges.csv"
     nodes = _read_csv(fn, ["node_id", "lat", "lon"], required=False, numeric=("node_id", "lat", "lon"))
     edges = _read_csv(fe, ["u", "v", "length_km", "highway", "project"], required=False, numeric=("u", "v", "length_km"))
+    if (nodes is None) != (edges is None):
+        missing, present = (fn, fe) if nodes is None else (fe, fn)
+        raise NetworkDataError(str(missing), "file", f"is missing while {present.name} is present",
+                               "give both roads/nodes.csv and roads/edges.csv (or neither, for a bundle without a road layer)")
     if nodes is None or edges is None:
         return (pd.DataFrame(columns=["lat", "lon", "ref"]).rename_axis("node_id"),
                 pd.DataFrame(columns=["u", "v", "length_km", "highway", "project"]))
@@ -507,7 +562,10 @@ def _validate_modes(f: Path, modes: dict[str, Any]) -> None:
     for cls, d in (modes["road"].get("classes") or {}).items():
         _mapping(d, f, f"road.classes.{cls}")
         _number(d.get("design_speed_kmh"), f, f"road.classes.{cls}", "design_speed_kmh", positive=True)
-        _number(d.get("operating_factor"), f, f"road.classes.{cls}", "operating_factor", positive=True)
+        of = _number(d.get("operating_factor"), f, f"road.classes.{cls}", "operating_factor", positive=True)
+        if of is not None and of > 1:
+            raise NetworkDataError(str(f), f"road.classes.{cls}", f"operating_factor {of:g} is above 1",
+                                   "give the share of design speed as a fraction (0.85, not 85)")
     if modes["road"].get("default_class") not in (modes["road"].get("classes") or {}):
         raise NetworkDataError(str(f), "road.default_class", "is not one of road.classes", "name a class of road.classes")
     _number(modes["road"].get("ramp_toll_min"), f, "road.ramp_toll_min", "ramp_toll_min", minimum=0)
@@ -528,6 +586,9 @@ def _validate_modes(f: Path, modes: dict[str, Any]) -> None:
     station = _mapping(modes["rail"].get("station") or {}, f, "rail.station")
     for key in ("enter_min", "exit_min", "transfer_min", "wait_factor"):
         _number(station.get(key), f, f"rail.station.{key}", key, minimum=0)
+    if float(station["wait_factor"]) > 1:
+        raise NetworkDataError(str(f), "rail.station.wait_factor", f"{station['wait_factor']} is above 1",
+                               "give the expected wait as a fraction of the headway (0.5 for random arrivals)")
     for key, v in station.items():
         _number(v, f, f"rail.station.{key}", key, minimum=0)
     _number(modes["rail"].get("running_time_supplement"), f, "rail.running_time_supplement", "running_time_supplement",
@@ -607,11 +668,14 @@ def _validate_road_projects(b: Bundle) -> None:
 
 def _validate_scenarios(b: Bundle, f: Path) -> None:
     known = set(b.projects.index)
+    design = {x["id"]: float(x["design_speed_kmh"]) for x in list(b.rail_lines) + list(b.corridors) + list(b.trunk_links)
+              if x.get("design_speed_kmh")}
     for name, s in b.scenarios.items():
         rec = f"scenario {name!r}"
         _check_id(name, f, rec, "scenario name")
         if not isinstance(s, dict):
             raise NetworkDataError(str(f), rec, "must be a mapping", "see networks/README.md")
+        _known_keys(s, SCENARIO_KEYS, f, rec)
         if not s.get("description"):
             raise NetworkDataError(str(f), rec, "has no description", "add a one-line 'description'")
         for key in ("opened_by", "plan_by"):
@@ -632,6 +696,10 @@ def _validate_scenarios(b: Bundle, f: Path) -> None:
             if p not in known:
                 raise NetworkDataError(str(f), f"{rec}, speed_kmh", f"unknown project {p!r}", "use a project id")
             s["speed_kmh"][p] = _number(v, f, f"{rec}, speed_kmh.{p}", "speed_kmh", positive=True)
+            cap = design.get(p, 400.0)
+            if s["speed_kmh"][p] > cap:
+                raise NetworkDataError(str(f), f"{rec}, speed_kmh.{p}", f"{s['speed_kmh'][p]:g} km/h is above the project's design "
+                                       f"speed ({cap:g} km/h)", "give an operating speed in km/h no higher than the design speed")
     # cycles in extends
     for name in b.scenarios:
         seen, cur = set(), name
@@ -678,6 +746,11 @@ def _validate_goals(b: Bundle, f: Path) -> None:
     if mg and mg.get("boundary") is not None and len(b.boundaries) and str(mg["boundary"]) not in set(b.boundaries["adcode"]):
         raise NetworkDataError(str(f), "mileage", f"boundary {mg['boundary']!r} is not an adcode of boundaries.geojson",
                                f"use one of {sorted(b.boundaries['adcode'])}")
+    for gid, grid in _mapping(g.get("networks") or {}, f, "networks").items():
+        for pid in list(grid.get("horizontals") or []) + list(grid.get("verticals") or []):
+            if pid not in b.projects.index:
+                raise NetworkDataError(str(f), f"networks.{gid}", f"unknown project {pid!r}",
+                                       "use a project id of expressways.yaml / waterways.yaml")
     cov = g.get("coverage")
     if cov:
         _number(cov.get("limit_min"), f, "coverage", "limit_min", positive=True)

@@ -511,12 +511,18 @@ class Network:
             ``cutoff_min``, ``area_km2``, ``geometry`` (EPSG:4326), one row per cutoff, each band
             containing the smaller ones. See :mod:`tx_transport.isochrones` for the method.
         """
+        try:
+            cut = [float(c) for c in cutoffs]
+        except (TypeError, ValueError):
+            raise QueryError(f"cutoffs must be minutes, got {cutoffs!r}") from None
+        if not cut or not all(np.isfinite(c) and c > 0 for c in cut):
+            raise QueryError(f"cutoffs must be one or more positive, finite minutes, got {cutoffs!r}")
         cg = self.compiled(scenario, profile)
         res = [self._resolve(o, profile) for o in self._as_list(origins)]
         src = self._idx(cg, [n for _, n in res])
-        limit = max(float(c) for c in cutoffs) * 60.0
+        limit = max(cut) * 60.0
         dist = cg.dijkstra(src, limit_s=limit, min_only=True)
-        gdf = isochrone_polygons(cg, np.asarray(dist), cutoffs, buffer_m=buffer_m, resolution_m=resolution_m)
+        gdf = isochrone_polygons(cg, np.asarray(dist), cut, buffer_m=buffer_m, resolution_m=resolution_m)
         gdf.attrs.update(origins=[k for k, _ in res], scenario=self._scenario_name(scenario), profile=profile)
         return gdf
 
