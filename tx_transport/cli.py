@@ -6,33 +6,16 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ._files import atomic_write
 from .errors import TxTransportError
 
 
 def _fmt_table(df: Any) -> str:
     return df.to_string()
-
-
-def atomic_write(path: str | Path, writer: Callable[[Path], None]) -> None:
-    """Write ``path`` through a temporary file in the same folder, then rename it over the
-    target, so that an interrupted write never leaves a truncated file behind."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".", suffix=path.suffix)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
-        tmp_path.unlink()
-        writer(tmp_path)
-        os.replace(tmp_path, path)
-    finally:
-        if tmp_path.exists():
-            tmp_path.unlink()
 
 
 def _check_writable_dir(folder: Path, flag: str) -> None:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 
@@ -383,4 +382,3 @@ def check_all(net: Network, scenarios: list[str] | None = None, *, paths: bool =
 
 
 __all__ = ["COLUMNS", "check", "check_all", "check_selection", "interchange_access_nodes", "mileage_table"]
-_ = gpd

@@ -13,8 +13,7 @@ import geopandas as gpd
 import networkx as nx
 import numpy as np
 import pandas as pd
-import shapely
-from shapely.geometry import LineString, Point
+from shapely.geometry import LineString
 
 from .errors import QueryError, UnreachableError
 from .geo import WGS84, haversine_km
@@ -25,6 +24,19 @@ from .kernel import EPS_S, CompiledGraph, EdgeTable, override_time_s, profile_gr
 from .scenario import ScenarioSelection, resolve_scenario
 
 Origin = str | tuple[float, float]
+
+def _in_scenario(d: dict[str, Any], sel: ScenarioSelection) -> dict[str, Any]:
+    """Edge attributes ``d`` as the scenario runs them: a re-speeded project gets the time (and
+    speed) that the kernel uses (:func:`~tx_transport.kernel.override_time_s`)."""
+    p = d.get("project", "")
+    if p not in sel.speed_kmh:
+        return d
+    out = {**d, "travel_time": override_time_s(d["kind"], d["travel_time"], d["length"], sel.speed_kmh[p], d.get("speed_kph"),
+                                               d.get("accel_ms2", np.nan), d.get("decel_ms2", np.nan), d.get("supplement", 1.0))}
+    if d["kind"] in ("road", "waterway", "rail_run"):
+        out["speed_kph"] = float(sel.speed_kmh[p])
+    return out
+
 
 _LEG_MODE = {"road": "road", "expressway": "expressway", "rail": "rail", "waterway": "waterway", "transfer": "station"}
 
@@ -238,13 +250,7 @@ class Network:
         for u, v, k, d in G.edges(keys=True, data=True):
             p = d.get("project", "")
             if p in sel.projects or str(p).startswith("junction:"):
-                if p in sel.speed_kmh:
-                    d = {**d, "travel_time": override_time_s(d["kind"], d["travel_time"], d["length"], sel.speed_kmh[p],
-                                                             d.get("speed_kph"), d.get("accel_ms2", np.nan),
-                                                             d.get("decel_ms2", np.nan), d.get("supplement", 1.0))}
-                    if d["kind"] in ("road", "waterway", "rail_run"):
-                        d["speed_kph"] = float(sel.speed_kmh[p])
-                H.add_edge(u, v, k, **d)
+                H.add_edge(u, v, k, **_in_scenario(d, sel))
         if sel.speed_kmh:
             H.graph["speed_overrides_kmh"] = dict(sel.speed_kmh)
         if prof is not None:
@@ -259,7 +265,7 @@ class Network:
         ``selection`` lets the comparison code compile a modified project set without a
         scenario entry; it is not cached.
         """
-        prof = {"use": sorted({k for p in self._b.profiles.values() for k in p["use"]})} if profile == "_all" else self._profile(profile)
+        prof = self._profile(profile)
         if selection is not None:
             skey = (frozenset(selection.projects), tuple(sorted(selection.speed_kmh.items())), profile)
             hit = self._selection_cache.get(skey)
@@ -418,10 +424,7 @@ class Network:
                 p = d.get("project", "")
                 if not (p in sel.projects or str(p).startswith("junction:")) or d["kind"] not in prof["use"]:
                     continue
-                if p in sel.speed_kmh:
-                    d = {**d, "travel_time": override_time_s(d["kind"], d["travel_time"], d["length"], sel.speed_kmh[p],
-                                                             d.get("speed_kph"), d.get("accel_ms2", np.nan),
-                                                             d.get("decel_ms2", np.nan), d.get("supplement", 1.0))}
+                d = _in_scenario(d, sel)
                 dw = profile_weight(d, prof)
                 if dw is not None and dw < best_w:
                     best, best_w = d, dw
@@ -568,4 +571,3 @@ def load_network(path: str | Path | None = None) -> Network:
 
 
 __all__ = ["Network", "Route", "load_network"]
-_ = (Point, shapely)

@@ -58,7 +58,6 @@ import ast
 import math
 import os
 import re
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -66,6 +65,7 @@ from typing import Any
 
 import networkx as nx
 
+from ._files import atomic_write
 from .errors import NetworkDataError, QueryError, TxTransportError
 from .geo import WGS84, haversine_km
 
@@ -617,18 +617,7 @@ def save_road_graphml(G: nx.MultiDiGraph, path: str | os.PathLike[str]) -> Path:
     """
     import osmnx as ox
 
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        ox.save_graphml(G, tmp)
-        os.replace(tmp, p)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return p
+    return atomic_write(path, lambda tmp: ox.save_graphml(G, tmp))
 
 
 def sample_path() -> Path:

@@ -40,7 +40,6 @@ import logging
 import math
 import os
 import re
-import tempfile
 import warnings
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
@@ -66,6 +65,7 @@ from matplotlib.transforms import Bbox
 from shapely.geometry import box
 from shapely.geometry.polygon import orient
 
+from ._files import atomic_write
 from .geo import METRIC_CRS, WGS84
 
 if TYPE_CHECKING:
@@ -1363,16 +1363,10 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], dpi: int = 200, **sav
     kw: dict[str, Any] = {"bbox_inches": "tight", "metadata": _METADATA.get(fmt), **savefig_kw}
     if kw["metadata"] is None:
         kw.pop("metadata")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh, plt.rc_context({"svg.hashsalt": "tx-transport"}):
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as fh, plt.rc_context({"svg.hashsalt": "tx-transport"}):
             fig.savefig(fh, format=fmt, dpi=dpi, **kw)
-        mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return path
+
+    return atomic_write(path, write)
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import html
-import os
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +18,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from ._files import atomic_write_text
 from ._version import __version__
 from .comparison import Comparison, compare
 from .goals import check, mileage_table
@@ -30,22 +29,6 @@ if TYPE_CHECKING:
 #: Comparisons the report makes (a, b): the plan against its start, what is real today, and
 #: what is still missing from the plan in the real network.
 DEFAULT_COMPARISONS = (("baseline-2020", "plan-2025"), ("baseline-2020", "actual-2026"), ("actual-2026", "plan-2025"))
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def _fmt(v: Any, unit: str = "") -> str:

@@ -24,9 +24,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import networkx as nx
@@ -35,6 +33,8 @@ import pandas as pd
 import shapely
 import yaml
 from shapely.geometry import LineString, mapping, shape
+
+from tx_transport._files import atomic_write_text
 
 HERE = Path(__file__).resolve().parent
 NETWORKS = HERE.parent
@@ -110,14 +110,6 @@ def haversine_km(lat1, lon1, lat2, lon2):
     dl = np.radians(np.asarray(lon2) - np.asarray(lon1))
     a = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
     return 2 * r * np.arcsin(np.sqrt(a))
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 def load_osm(shared: Path, kind: str) -> tuple[pd.DataFrame, nx.Graph]:
