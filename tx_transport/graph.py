@@ -5,14 +5,13 @@ Nodes
 - road-layer nodes keep their ids (OSM node ids, ``int``), attributes ``x``, ``y`` (lon/lat);
 - ``"place:<id>"`` one node per place;
 - ``"x:<id>"`` nodes of schematic expressway/trunk links (interchanges, junctions, waypoints);
-- ``"stn:<place>"`` the concourse of a rail stop; ``"rail:<line>:<service>:<place>:arr|dep"``
-  platform nodes of one service at one stop;
 - ``"w:<id>"`` waterway nodes (shared by the channels that meet there).
 
 Edges follow OSMnx conventions (``length`` in m, ``travel_time`` in s, ``speed_kph``, optional
 ``geometry`` as a shapely LineString in EPSG:4326; a missing geometry is the straight line) plus
-``mode`` (road, expressway, rail, waterway, transfer), ``kind`` (see ``profiles.yaml``),
-``link_id``, ``project`` and ``status``.
+``mode`` (road, expressway, waterway), ``kind`` (see ``profiles.yaml``), ``link_id``, ``project``
+and ``status``. Rail is not a graph layer: trains run on the timetable
+(:mod:`tx_transport.transit`), composed with the road graph in :mod:`tx_transport.doortodoor`.
 """
 
 from __future__ import annotations
@@ -25,7 +24,6 @@ from shapely.geometry import LineString
 
 from .geo import WGS84, haversine_km
 from .io import ALWAYS_ON_PROJECTS, Bundle
-from .rail import run_time_s
 from .scenario import ScenarioSelection
 
 MOTORWAY = {"motorway"}
@@ -271,69 +269,6 @@ def build_graph(b: Bundle, sel: ScenarioSelection, road_graph: nx.MultiDiGraph |
             owner = node_project.get(tgt, "osm-roads")
             add_edge(n, tgt, length_m=length * 1000, time_s=length * 3600 / csp, mode="road", kind="connector",
                      link_id=f"connector:{pid}:{tgt}", project=owner, both=True)
-
-    # ---------------------------------------------------------------- rail
-    st_cfg = modes["rail"]["station"]
-    enter_s = float(st_cfg["enter_min"]) * 60
-    exit_s = float(st_cfg["exit_min"]) * 60
-    transfer_s = float(st_cfg["transfer_min"]) * 60
-    wait_factor = float(st_cfg["wait_factor"])
-    supplement = 1.0 + float(modes["rail"].get("running_time_supplement", 0.0))
-    for line in b.rail_lines:
-        lid = line["id"]
-        if lid not in sel.projects:
-            continue
-        cls = modes["rail"]["classes"][line["rail_class"]]
-        speed = sel.speed_kmh.get(lid) or line["operating_speed_kmh"]
-        ids = line["station_ids"]
-        chain_km = np.concatenate([[0.0], np.cumsum(line["segment_km"])])
-        km_at = dict(zip(ids, chain_km))
-        seg_geom = {}
-        for a, c in zip(ids[:-1], ids[1:]):
-            g = b.rail_geometry.get((lid, a, c)) if line.get("geometry") == "osm-traced" else None
-            pa, pc = b.places.loc[a], b.places.loc[c]
-            seg_geom[(a, c)] = g if g is not None else LineString([(pa.lon, pa.lat), (pc.lon, pc.lat)])
-        for s in ids:
-            n = f"stn:{s}"
-            p = b.places.loc[s]
-            add_node(n, p.lon, p.lat, layer="rail", name=f"{p.name_en} (concourse)", place=s)
-            # one boarding edge per line, so the station can be boarded whichever lines are in service
-            add_edge(f"place:{s}", n, length_m=0, time_s=enter_s, mode="transfer", kind="rail_board",
-                     link_id=f"board:{lid}:{s}", project=lid)
-        for sv in line["services"]:
-            stops = sv["stop_ids"]
-            wait_s = wait_factor * float(sv["headway_min"]) * 60
-            for s in stops:
-                p = b.places.loc[s]
-                arr, dep = f"rail:{lid}:{sv['name']}:{s}:arr", f"rail:{lid}:{sv['name']}:{s}:dep"
-                add_node(arr, p.lon, p.lat, layer="rail", place=s, line=lid, service=sv["name"])
-                add_node(dep, p.lon, p.lat, layer="rail", place=s, line=lid, service=sv["name"])
-                add_edge(f"stn:{s}", dep, length_m=0, time_s=wait_s, mode="transfer", kind="rail_wait",
-                         link_id=f"wait:{lid}:{sv['name']}:{s}", project=lid)
-                add_edge(arr, f"place:{s}", length_m=0, time_s=exit_s, mode="transfer", kind="rail_alight",
-                         link_id=f"alight:{lid}:{s}", project=lid)
-                add_edge(arr, f"stn:{s}", length_m=0, time_s=transfer_s, mode="transfer", kind="rail_transfer",
-                         link_id=f"transfer:{lid}:{s}", project=lid)
-                if s not in (stops[0], stops[-1]):
-                    add_edge(arr, dep, length_m=0, time_s=float(cls["dwell_min"]) * 60, mode="rail", kind="rail_dwell",
-                             link_id=f"dwell:{lid}:{sv['name']}:{s}", project=lid)
-            for direction in (stops, stops[::-1]):
-                for a, c in zip(direction[:-1], direction[1:]):
-                    dist = abs(km_at[c] - km_at[a])
-                    t = run_time_s(dist, speed, float(cls["accel_ms2"]), float(cls["decel_ms2"])) * supplement
-                    ia, ic = ids.index(a), ids.index(c)
-                    lo, hi = min(ia, ic), max(ia, ic)
-                    coords_run: list[tuple[float, float]] = []
-                    for k in range(lo, hi):
-                        cc = list(seg_geom[(ids[k], ids[k + 1])].coords)
-                        coords_run += cc if not coords_run else cc[1:]
-                    if ia > ic:
-                        coords_run = coords_run[::-1]
-                    add_edge(f"rail:{lid}:{sv['name']}:{a}:dep", f"rail:{lid}:{sv['name']}:{c}:arr", length_m=dist * 1000,
-                             time_s=t, mode="rail", kind="rail_run", link_id=f"{lid}:{a}-{c}", project=lid,
-                             status=line["status"], geometry=LineString(coords_run), speed_kph=speed)
-                    G.edges[f"rail:{lid}:{sv['name']}:{a}:dep", f"rail:{lid}:{sv['name']}:{c}:arr", 0].update(
-                        accel_ms2=float(cls["accel_ms2"]), decel_ms2=float(cls["decel_ms2"]), supplement=supplement)
 
     # ---------------------------------------------------------------- waterways
     wcfg = modes.get("waterway", {})

@@ -24,6 +24,7 @@ import yaml
 
 from .errors import NetworkDataError
 from .geo import WGS84, haversine_km
+from .transit.config import TransitConfig, load_services, load_transit_config, scenario_timetable, station_id
 
 #: The embedded default bundle (Tongxiang inside the Yangtze River Delta).
 DEFAULT_BUNDLE = Path(__file__).resolve().parent.parent / "networks"
@@ -39,7 +40,11 @@ EDGE_KINDS = {
 #: Plausible area for coordinates when the bundle does not set one (lon/lat degrees).
 DEFAULT_AREA = {"min_lat": 27.0, "max_lat": 35.0, "min_lon": 115.0, "max_lon": 124.0}
 ALWAYS_ON_PROJECTS = {"osm-roads"}
-SCENARIO_KEYS = {"description", "opened_by", "plan_by", "all", "extends", "add", "remove", "speed_kmh"}
+SCENARIO_KEYS = {"description", "opened_by", "plan_by", "all", "extends", "add", "remove", "speed_kmh", "timetable", "services",
+                 "remove_services"}
+#: Keys of a profile routed on the timetable (``router: timetable``), see profiles.yaml.
+TIMETABLE_PROFILE_KEYS = {"description", "router", "measure", "statistic", "access_profile", "access_max_min", "egress_max_min"}
+TIMETABLE_MEASURES = {"fastest-of-day", "window"}
 _COMMON_KEYS = {"id", "name_en", "name_zh", "status", "opened", "opened_note", "plan_year", "source", "role", "geometry",
                 "length_km", "in_boundary_km", "in_boundary_source", "nodes", "lanes", "design_speed_kmh"}
 PROJECT_KEYS = {
@@ -89,6 +94,9 @@ class Bundle:
     modes: dict[str, Any]
     profiles: dict[str, dict[str, Any]]
     projects: pd.DataFrame = field(default_factory=pd.DataFrame)
+    transit: TransitConfig = field(default_factory=TransitConfig)
+    services: list[dict[str, Any]] = field(default_factory=list)
+    scenario_timetables: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- small readers
@@ -315,10 +323,8 @@ def _load_rail(root: Path, places: pd.DataFrame, modes: dict[str, Any]) -> tuple
             raise NetworkDataError(str(f), rec, "needs at least two stations", "list the stations in order")
         ids = []
         for k, s in enumerate(st):
-            p = _mapping(s, f, f"{rec}, station {k + 1}").get("place")
-            if p not in places.index:
-                raise NetworkDataError(str(f), f"{rec}, station {p!r}", "references a place that is not in places.csv",
-                                       "add the place to places.csv (build/places_src.csv) or correct the id")
+            p = station_id(_mapping(s, f, f"{rec}, station {k + 1}").get("place"), places, f, f"{rec}, station {k + 1}")
+            s["place"] = p
             ids.append(p)
         if len(set(ids)) != len(ids):
             raise NetworkDataError(str(f), rec, "lists a station twice", "list each station once, in order")
@@ -604,6 +610,9 @@ def _validate_profiles(f: Path, profiles: dict[str, Any]) -> dict[str, dict[str,
     for name, p in out.items():
         rec = f"profile {name!r}"
         _mapping(p, f, rec)
+        if p.get("router") is not None:
+            _timetable_profile(f, rec, p, out)
+            continue
         use = p.get("use") or []
         if not isinstance(use, list):
             raise NetworkDataError(str(f), rec, f"'use' must be a list of edge kinds, got {use!r}", "write it as use: [road, ramp, ...]")
@@ -622,6 +631,30 @@ def _validate_profiles(f: Path, profiles: dict[str, Any]) -> dict[str, dict[str,
             if v != "base":
                 _number(v, f, rec, f"cost.{k}", minimum=0)
     return out
+
+
+def _timetable_profile(f: Path, rec: str, p: dict[str, Any], profiles: dict[str, Any]) -> None:
+    """A profile routed on the timetable (``router: timetable``)."""
+    from .doortodoor import STATISTICS
+
+    _known_keys(p, TIMETABLE_PROFILE_KEYS, f, rec)
+    if p["router"] != "timetable":
+        raise NetworkDataError(str(f), rec, f"router {p['router']!r} is unknown", "use 'router: timetable' or leave 'router' out for road/water profiles")
+    if p.get("measure") not in TIMETABLE_MEASURES:
+        raise NetworkDataError(str(f), rec, f"measure {p.get('measure')!r} is unknown",
+                               "use 'fastest-of-day' (station to station) or 'window' (door to door over the departure window)")
+    if p["measure"] == "window":
+        st = p.setdefault("statistic", "median")
+        if st not in STATISTICS:
+            raise NetworkDataError(str(f), rec, f"statistic {st!r} is unknown", f"use one of {', '.join(STATISTICS)}")
+        ap = p.setdefault("access_profile", "car")
+        if ap not in profiles or profiles[ap].get("router") is not None:
+            raise NetworkDataError(str(f), rec, f"access_profile {ap!r} is not a road profile of this file", "name a road profile such as car")
+        for key in ("access_max_min", "egress_max_min"):
+            p[key] = _number(p.get(key, 90), f, rec, key, positive=True)
+            if p[key] > 600:
+                raise NetworkDataError(str(f), rec, f"'{key}' is {p[key]:g} min", "give at most 600 minutes")
+    p["use"] = []
 
 
 def _build_projects(b: Bundle) -> pd.DataFrame:
@@ -798,6 +831,13 @@ def read_bundle(path: str | Path | None = None) -> Bundle:
     b.projects = _build_projects(b)
     _validate_road_projects(b)
     _validate_scenarios(b, sc_f)
+    tr_f = root / "transit.yaml"
+    b.transit = load_transit_config(_read_yaml(tr_f, required=False), tr_f, root, places)
+    sv_f = root / "services.yaml"
+    b.services = load_services(_read_yaml(sv_f, required=False), sv_f, places, set(b.projects.index), {li["id"] for li in rail_lines})
+    edit_ids = {e["id"] for e in b.services}
+    b.scenario_timetables = {name: scenario_timetable(s, sc_f, f"scenario {name!r}", b.transit, edit_ids)
+                             for name, s in b.scenarios.items()}
     _validate_goals(b, goals_f)
     return b
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ import numpy as np
 import pandas as pd
 from shapely.geometry import LineString
 
+from .doortodoor import DoorToDoorKernel, reduce_window
 from .errors import QueryError, UnreachableError
 from .geo import WGS84, haversine_km
 from .graph import build_graph
@@ -22,6 +24,9 @@ from .io import Bundle, read_bundle
 from .isochrones import isochrone_polygons
 from .kernel import EPS_S, CompiledGraph, EdgeTable, override_time_s, profile_graph, profile_weight
 from .scenario import ScenarioSelection, resolve_scenario
+from .transit.layer import TransitLayer
+from .transit.raptor import CompiledTimetable
+from .transit.timetable import Timetable, clock
 
 Origin = str | tuple[float, float]
 
@@ -37,6 +42,9 @@ def _in_scenario(d: dict[str, Any], sel: ScenarioSelection) -> dict[str, Any]:
         out["speed_kph"] = float(sel.speed_kmh[p])
     return out
 
+
+#: Columns of :attr:`Route.legs` (``train``, ``dep``, ``arr``, ``stops`` are filled for timetable legs).
+LEG_COLUMNS = ["mode", "from_node", "to_node", "from_name", "to_name", "time_min", "length_km", "projects", "train", "dep", "arr", "stops"]
 
 _LEG_MODE = {"road": "road", "expressway": "expressway", "rail": "rail", "waterway": "waterway", "transfer": "station"}
 
@@ -72,6 +80,9 @@ class Route:
     legs: pd.DataFrame
     geometry: LineString
     nodes: list[Hashable] = field(repr=False)
+    depart: str = ""
+    arrive: str = ""
+    note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable summary (geometry as WKT)."""
@@ -80,7 +91,7 @@ class Route:
             "time_min": round(self.time_min, 2), "length_km": round(self.length_km, 2),
             "legs": [{k: (round(v, 2) if isinstance(v, float) else v) for k, v in r.items()}
                      for r in self.legs.to_dict("records")],
-            "geometry_wkt": self.geometry.wkt,
+            "geometry_wkt": self.geometry.wkt, "depart": self.depart, "arrive": self.arrive, "note": self.note,
         }
 
 
@@ -106,6 +117,8 @@ class Network:
         self._road_graph = road_graph
         self._compiled: dict[tuple[str, str], CompiledGraph] = {}
         self._selection_cache: dict[tuple[Any, ...], CompiledGraph] = {}
+        self._transit = TransitLayer(bundle)
+        self._d2d: dict[tuple[Any, ...], DoorToDoorKernel] = {}
 
     # ------------------------------------------------------------------ public tables
     @property
@@ -288,11 +301,45 @@ class Network:
         hint = f" Did you mean {', '.join(close)}?" if close else ""
         return QueryError(f"unknown place {pid!r}.{hint} Valid place ids: {', '.join(self._b.places.index)}")
 
+    def _lookup_place(self, q: str, prefer_kinds: tuple[str, ...] = ()) -> str:
+        """A place id for ``q``: an id, or an English/Chinese name (any case; 站 and " station" optional)."""
+        pl = self._b.places
+        if q in pl.index:
+            return q
+        key = q.strip()
+        low = key.lower()
+        tiers = [
+            pl.index[pl.index.str.lower() == low],
+            pl.index[pl["name_zh"].astype(str) == key],
+            pl.index[pl["name_en"].astype(str).str.lower() == low],
+            pl.index[(pl["name_zh"].astype(str).str.removesuffix("站") == key.removesuffix("站"))
+                     | (pl["name_en"].astype(str).str.lower().str.removesuffix(" station") == low.removesuffix(" station"))],
+        ]
+        for hit in tiers:
+            if len(hit) == 1 and not (prefer_kinds and pl.kind[hit[0]] not in prefer_kinds and len(tiers[-1]) > 1):
+                return str(hit[0])
+            if len(hit) >= 1:
+                pref = [h for h in hit if pl.kind[h] in prefer_kinds] if prefer_kinds else []
+                if len(pref) == 1:
+                    return str(pref[0])
+                if len(hit) > 1:
+                    opts = ", ".join(f"{h} ({pl.kind[h]})" for h in hit[:8])
+                    raise QueryError(f"{q[:80]!r} matches several places: {opts}; give the place id")
+                if len(hit) == 1:
+                    return str(hit[0])
+        raise self._place_error(q)
+
     def _resolve(self, o: Origin, profile: str) -> tuple[str, Hashable]:
+        prof = self._profile(profile)
+        station_only = prof.get("router") == "timetable" and prof.get("measure") == "fastest-of-day"
+        if prof.get("router") == "timetable" and not station_only:
+            profile = prof["access_profile"]
         if isinstance(o, str):
-            if o not in self._b.places.index:
-                raise self._place_error(o)
-            return o, f"place:{o}"
+            pid = self._lookup_place(o, ("station",) if station_only else ())
+            if station_only and self._b.places.kind[pid] != "station":
+                raise QueryError(f"profile {profile!r} runs station to station, and {pid!r} is a {self._b.places.kind[pid]}, not a "
+                                 f"station; use a station (e.g. {self._nearest_station(pid)!r}) or the door-to-door profile")
+            return pid, f"place:{pid}"
         try:
             lon, lat = float(o[0]), float(o[1])
         except (TypeError, ValueError, IndexError):
@@ -301,6 +348,11 @@ class Network:
         if not (a["min_lat"] <= lat <= a["max_lat"] and a["min_lon"] <= lon <= a["max_lon"]):
             raise QueryError(f"point (lon {lon}, lat {lat}) is outside the network area; give (lon, lat) in WGS84 degrees")
         use = set(self._profile(profile)["use"])
+        if station_only:
+            pl = self._b.places[self._b.places.kind == "station"]
+            d = haversine_km(lat, lon, pl.lat.values, pl.lon.values)
+            pid = str(pl.index[int(np.argmin(d))])
+            return pid, f"place:{pid}"
         if "road" in use:
             cg = self.compiled(None, profile)
             G = self._full_graph
@@ -308,10 +360,7 @@ class Network:
             cand = np.flatnonzero(layer_ok & np.isfinite(cg.lon))
             d = haversine_km(lat, lon, cg.lat[cand], cg.lon[cand])
             return f"{lon:.5f},{lat:.5f}", cg.nodes[int(cand[int(np.argmin(d))])]
-        if "rail_run" in use:  # the places some rail line stops at (in any scenario)
-            stops = {s for line in self._b.rail_lines for s in line["station_ids"]}
-            pl = self._b.places[self._b.places.index.isin(sorted(stops))]
-        elif "waterway" in use:
+        if "waterway" in use:
             pl = self._b.places[self._b.places.kind == "port"]
         else:
             pl = self._b.places
@@ -327,7 +376,8 @@ class Network:
 
     # ------------------------------------------------------------------ queries
     def travel_times(self, origins: Iterable[Origin] | Origin | None = None, destinations: Iterable[Origin] | Origin | None = None,
-                     *, scenario: str | None = None, profile: str = "car", cutoff_min: float | None = None) -> pd.DataFrame:
+                     *, scenario: str | None = None, profile: str = "car", cutoff_min: float | None = None,
+                     statistic: str | None = None) -> pd.DataFrame:
         """Travel-time table in minutes.
 
         Parameters
@@ -337,13 +387,22 @@ class Network:
         profile : str, default ``"car"``
         cutoff_min : float, optional
             Stop searching beyond this many minutes (faster); pairs beyond are NaN.
+        statistic : str, optional
+            For window profiles (``door-to-door``): how the per-minute times of the departure
+            window are reduced — ``median`` (the profile's default), ``min``, ``mean``, ``max`` or a
+            percentile ``p5`` … ``p95``. See :meth:`transit_table` for all of them at once.
 
         Returns
         -------
         pandas.DataFrame
             Minutes, origins as index, destinations as columns. **NaN means unreachable** under
-            the scenario and profile (e.g. a town in the ``rail`` profile, or beyond the cutoff).
+            the scenario and profile (e.g. beyond the cutoff, or no train between two stations).
+            ``rail`` gives the fastest scheduled journey of the day between two stations
+            (departure to arrival, changes allowed); ``door-to-door`` the window statistic of
+            leaving at each minute of the departure window (transit.yaml) by car + train or car.
         """
+        if self._is_timetable(profile):
+            return self._timetable_times(origins, destinations, self.selection(scenario), profile, cutoff_min, statistic)
         cg = self.compiled(scenario, profile)
         o_list = self._as_list(origins)
         d_list = self._as_list(destinations)
@@ -367,7 +426,8 @@ class Network:
             return [x]  # type: ignore[list-item]
         return list(x)  # type: ignore[arg-type]
 
-    def route(self, from_id: Origin, to_id: Origin, *, scenario: str | None = None, profile: str = "car") -> Route:
+    def route(self, from_id: Origin, to_id: Origin, *, scenario: str | None = None, profile: str = "car",
+              depart_at: str | None = None) -> Route:
         """The fastest route between two places (or points) with its legs by mode.
 
         Raises
@@ -379,6 +439,8 @@ class Network:
             ``rail`` profile, or a line not yet in service).
         """
         name = self._scenario_name(scenario)
+        if self._is_timetable(profile):
+            return self._timetable_route(from_id, to_id, name, profile, depart_at)
         cg = self.compiled(name, profile)
         (o_key, o_node), (t_key, t_node) = self._resolve(from_id, profile), self._resolve(to_id, profile)
         s, t = self._idx(cg, [o_node, t_node])
@@ -451,7 +513,9 @@ class Network:
             leg["from_name"] = self._node_name(leg["from_node"])
             leg["to_name"] = self._node_name(leg["to_node"])
             leg["projects"] = ",".join(leg["projects"])
-        df = pd.DataFrame(legs, columns=["mode", "from_node", "to_node", "from_name", "to_name", "time_min", "length_km", "projects"])
+        for leg in legs:
+            leg.update(train="", dep="", arr="", stops=0)
+        df = pd.DataFrame(legs, columns=LEG_COLUMNS)
         geom = LineString(coords) if len(coords) >= 2 else LineString([coords[0], coords[0]]) if coords else LineString()
         return Route(o_key, t_key, scenario, profile, total_t, total_l, df, geom, nodes)
 
@@ -493,7 +557,7 @@ class Network:
 
     def isochrones(self, origins: Iterable[Origin] | Origin, cutoffs: Sequence[float] = (15, 30, 45, 60), *,
                    scenario: str | None = None, profile: str = "car", buffer_m: float = 1000.0,
-                   resolution_m: float = 250.0) -> gpd.GeoDataFrame:
+                   resolution_m: float = 250.0, statistic: str | None = None) -> gpd.GeoDataFrame:
         """Nested isochrone polygons from one or several origins.
 
         Parameters
@@ -520,14 +584,419 @@ class Network:
             raise QueryError(f"cutoffs must be minutes, got {cutoffs!r}") from None
         if not cut or not all(np.isfinite(c) and c > 0 for c in cut):
             raise QueryError(f"cutoffs must be one or more positive, finite minutes, got {cutoffs!r}")
-        cg = self.compiled(scenario, profile)
         res = [self._resolve(o, profile) for o in self._as_list(origins)]
-        src = self._idx(cg, [n for _, n in res])
         limit = max(cut) * 60.0
-        dist = cg.dijkstra(src, limit_s=limit, min_only=True)
+        if self._is_timetable(profile):
+            prof = self._profile(profile)
+            if prof["measure"] != "window":
+                raise QueryError(f"profile {profile!r} runs station to station and has no area; use the door-to-door profile for isochrones")
+            k = self.door_to_door(scenario, profile=profile)
+            cg = k.car
+            src = self._idx(cg, [n for _, n in res])
+            dist = np.min(k.times(src, statistic=statistic or prof.get("statistic", "median")), axis=0)
+            dist[dist > limit] = np.inf
+        else:
+            cg = self.compiled(scenario, profile)
+            src = self._idx(cg, [n for _, n in res])
+            dist = cg.dijkstra(src, limit_s=limit, min_only=True)
         gdf = isochrone_polygons(cg, np.asarray(dist), cut, buffer_m=buffer_m, resolution_m=resolution_m)
         gdf.attrs.update(origins=[k for k, _ in res], scenario=self._scenario_name(scenario), profile=profile)
         return gdf
+
+    # ------------------------------------------------------------------ timetables
+    def _is_timetable(self, profile: str) -> bool:
+        return self._profile(profile).get("router") == "timetable"
+
+    def _nearest_station(self, pid: str) -> str:
+        pl = self._b.places
+        st = pl[pl.kind == "station"]
+        if not len(st):
+            return ""
+        d = haversine_km(pl.lat[pid], pl.lon[pid], st.lat.values, st.lon.values)
+        return str(st.index[int(np.argmin(d))])
+
+    def timetable(self, scenario: str | None = None) -> Timetable:
+        """The timetable a scenario runs: its base feed(s) after its service edits.
+
+        A :class:`~tx_transport.transit.timetable.Timetable` of tables (``stops``, ``trips``,
+        ``stop_times`` in seconds, ``transfers``); ``.to_gtfs(path)`` writes it as a GTFS feed and
+        ``.notes`` says what each edit did.
+        """
+        return self._transit.timetable(self.selection(scenario))
+
+    def compiled_timetable(self, scenario: str | None = None, *, selection: ScenarioSelection | None = None) -> CompiledTimetable:
+        """The scenario's timetable compiled for the router (cached; a plain picklable object)."""
+        return self._transit.compiled(selection or self.selection(scenario))
+
+    def door_to_door(self, scenario: str | None = None, *, profile: str = "door-to-door",
+                     selection: ScenarioSelection | None = None) -> DoorToDoorKernel:
+        """The door-to-door kernel of a scenario: road access/egress composed with the timetable
+        (:class:`~tx_transport.doortodoor.DoorToDoorKernel`; cached, picklable)."""
+        prof = self._profile(profile)
+        if prof.get("router") != "timetable" or prof.get("measure") != "window":
+            raise QueryError(f"profile {profile!r} is not a door-to-door (window) profile")
+        sel = selection or self.selection(scenario)
+        ct = self._transit.compiled(sel)
+        car = self.compiled(selection=sel, profile=prof["access_profile"]) if selection is not None else \
+            self.compiled(sel.name, prof["access_profile"])
+        key = (id(ct), id(car), profile)
+        k = self._d2d.get(key)
+        if k is None:
+            node, join_s, _ = self._stop_join(ct, car)
+            st = self._b.modes["rail"]["station"]
+            cfg = self._b.transit
+            k = DoorToDoorKernel(car, ct, node, join_s, float(st["enter_min"]) * 60.0, float(st["exit_min"]) * 60.0,
+                                 cfg.window_start_s, cfg.window_end_s, cfg.window_step_s, float(prof["access_max_min"]) * 60.0,
+                                 float(prof["egress_max_min"]) * 60.0, cfg.max_transfers + 1)
+            if len(self._d2d) >= 16:
+                self._d2d.pop(next(iter(self._d2d)))
+            self._d2d[key] = k
+        return k
+
+    def _stop_join(self, ct: CompiledTimetable, car: CompiledGraph) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+        """Where each timetable stop meets the road graph: (node index, extra seconds, report)."""
+        cache = self.__dict__.setdefault("_join_cache", {})
+        key = (tuple(ct.stop_ids), id(car))
+        if key in cache:
+            return cache[key]
+        idx = car.index_of if car.nodes is not self._edges.nodes else None
+        ni = self._node_index
+        node = np.full(ct.n_stops, -1, dtype=np.int64)
+        join_s = np.zeros(ct.n_stops)
+        rows = []
+        road = self._road_node_table(car)
+        det = float(self._b.modes["road"]["connector_detour"])
+        spd = float(self._b.modes["road"]["connector_speed_kmh"])
+        stops = self._transit_stops_table()
+        lim = self._b.transit.stop_join_max_km
+        box = (road[1].min(), road[1].max(), road[2].min(), road[2].max()) if len(road[0]) else None
+        for i, sid in enumerate(ct.stop_ids):
+            is_place = sid in self._b.places.index
+            if is_place:
+                lat, lon = float(self._b.places.lat[sid]), float(self._b.places.lon[sid])
+            elif sid in stops.index:
+                lat, lon = float(stops.lat[sid]), float(stops.lon[sid])
+            else:
+                continue
+            if box is None or not (box[0] <= lat <= box[1] and box[2] <= lon <= box[3]):
+                rows.append((sid, "not joined: outside the road layer", np.nan))
+                continue
+            d = haversine_km(lat, lon, road[1], road[2])
+            j = int(np.argmin(d))
+            if d[j] > lim:
+                from .errors import NetworkDataError
+
+                where = "places.csv" if is_place else "transit.yaml"
+                raise NetworkDataError(str(self._b.path / where), f"stop {sid!r}",
+                                       f"is {d[j]:.1f} km from the nearest road of the network (limit stop_join_max_km {lim:g} km)",
+                                       "check the stop's coordinates (WGS84 lat/lon) or raise stop_join_max_km in transit.yaml")
+            if is_place:
+                pn = f"place:{sid}"
+                node[i] = ni[pn] if idx is None else int(idx([pn])[0])
+                rows.append((sid, "place connector", float(d[j])))
+            else:
+                node[i] = road[0][j]
+                join_s[i] = float(d[j]) * det / spd * 3600.0
+                rows.append((sid, "nearest road node", float(d[j])))
+        rep = pd.DataFrame(rows, columns=["stop_id", "joined_by", "distance_km"])
+        cache[key] = (node, join_s, rep)
+        return cache[key]
+
+    def _road_node_table(self, car: CompiledGraph) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Indices (in ``car``), lat, lon of its road-layer nodes (where stops and points join)."""
+        cache = self.__dict__.setdefault("_road_nodes_cache", {})
+        if id(car) not in cache:
+            G = self._full_graph
+            ok = np.array([G.nodes[n].get("layer") == "road" if n in G else False for n in car.nodes])
+            ok &= np.isfinite(car.lat)
+            ids = np.flatnonzero(ok)
+            cache[id(car)] = (ids, car.lat[ids], car.lon[ids])
+        return cache[id(car)]
+
+    def _transit_stops_table(self) -> pd.DataFrame:
+        parts = [self._transit.feed(f.id).stops for f in self._b.transit.feeds]
+        if not parts:
+            return pd.DataFrame(columns=["lat", "lon"])
+        return pd.concat(parts).drop_duplicates("stop_id").set_index("stop_id")
+
+    def stop_joins(self, scenario: str | None = None, *, profile: str = "door-to-door") -> pd.DataFrame:
+        """How every timetable stop joins the road graph: ``stop_id``, ``joined_by``, ``distance_km``."""
+        return self._stop_join(self.compiled_timetable(scenario), self.door_to_door(scenario, profile=profile).car)[2].copy()
+
+    def _station_index(self, ct: CompiledTimetable, pid: str, sel: ScenarioSelection) -> int:
+        if not ct.has_stop(pid):
+            raise QueryError(f"{pid!r} is not a station of the timetable of scenario {sel.name!r}")
+        return ct.stop_index(pid)
+
+    def _timetable_times(self, origins: Any, destinations: Any, sel: ScenarioSelection, profile: str,
+                         cutoff_min: float | None, statistic: str | None) -> pd.DataFrame:
+        prof = self._profile(profile)
+        o_res = [self._resolve(o, profile) for o in self._as_list(origins)]
+        d_res = [self._resolve(d, profile) for d in self._as_list(destinations)]
+        if prof["measure"] == "fastest-of-day":
+            ct = self._transit.compiled(sel)
+            oi = [ct.stop_index(k) if ct.has_stop(k) else -1 for k, _ in o_res]
+            di = np.array([ct.stop_index(k) if ct.has_stop(k) else -1 for k, _ in d_res], dtype=np.int64)
+            tab = np.full((len(o_res), len(d_res)), np.nan)
+            ok_o = [i for i, x in enumerate(oi) if x >= 0]
+            if ok_o:
+                F = self._fastest_matrix(sel, ct, np.array([oi[i] for i in ok_o]))
+                for r, i in enumerate(ok_o):
+                    vals = np.where(di >= 0, F[r, np.maximum(di, 0)], np.inf) / 60.0
+                    tab[i] = np.where(np.isfinite(vals), vals, np.nan)
+        else:
+            k = self.door_to_door(profile=profile, selection=sel)
+            stat = statistic or prof.get("statistic", "median")
+            src = self._idx(k.car, [n for _, n in o_res])
+            dst = self._idx(k.car, [n for _, n in d_res])
+            try:
+                sec = k.times(src, dst, statistic=stat)
+            except ValueError as exc:
+                raise QueryError(str(exc)) from None
+            tab = sec / 60.0
+            tab[~np.isfinite(tab)] = np.nan
+        if cutoff_min is not None:
+            tab[tab > cutoff_min] = np.nan
+        df = pd.DataFrame(tab, index=[k for k, _ in o_res], columns=[k for k, _ in d_res])
+        df.index.name = "origin"
+        df.columns.name = "destination"
+        return df
+
+    def _fastest_matrix(self, sel: ScenarioSelection, ct: CompiledTimetable, origins: np.ndarray) -> np.ndarray:
+        """Fastest journey of the day (s) from stop indices ``origins`` to every stop (cached per origin)."""
+        cache = self.__dict__.setdefault("_fastest_cache", {})
+        rows = []
+        for o in origins:
+            key = (id(ct), int(o))
+            if key not in cache:
+                cache[key] = ct.fastest_journeys(np.array([o]), max_rounds=self._b.transit.max_transfers + 1)[0]
+            rows.append(cache[key])
+        return np.array(rows).reshape(len(origins), ct.n_stops)
+
+    def transit_table(self, origins: Iterable[Origin] | Origin | None = None, destinations: Iterable[Origin] | Origin | None = None,
+                      *, scenario: str | None = None, profile: str = "door-to-door",
+                      percentiles: Sequence[int] = (5, 25, 50, 75, 95)) -> pd.DataFrame:
+        """Everything the timetable says about each origin–destination pair, one row per pair.
+
+        Columns: ``origin``, ``destination``, ``fastest_rail_min`` (fastest scheduled journey of the
+        day between the two places when both are stations, changes allowed), ``fastest_direct_min``
+        and ``direct_trains_per_day`` (trains calling at both, in that order), then over the
+        departure window (transit.yaml, e.g. 07:00–09:00 every minute) the door-to-door
+        ``min_min``, ``p5_min`` … ``p95_min`` (the r5py convention), ``car_min`` and
+        ``rail_share`` (share of departure minutes for which the train beats the car).
+        """
+        sel = self.selection(scenario)
+        ct = self._transit.compiled(sel)
+        k = self.door_to_door(profile=profile, selection=sel)
+        o_res = [self._resolve(o, profile) for o in self._as_list(origins)]
+        d_res = [self._resolve(d, profile) for d in self._as_list(destinations)]
+        dst = self._idx(k.car, [n for _, n in d_res])
+        direct = self.__dict__.setdefault("_direct_cache", {})
+        if id(ct) not in direct:
+            direct[id(ct)] = (ct.direct_trips(), ct.fastest_direct_s())
+        n_direct, f_direct = direct[id(ct)]
+        rows = []
+        for ok, onode in o_res:
+            w, info = k.window_times(int(self._idx(k.car, [onode])[0]), dst)
+            fast = None
+            if ct.has_stop(ok):
+                fast = self._fastest_matrix(sel, ct, np.array([ct.stop_index(ok)]))[0]
+            for j, (dk, _) in enumerate(d_res):
+                col = w[:, j]
+                r: dict[str, Any] = {"origin": ok, "destination": dk}
+                both = ct.has_stop(ok) and ct.has_stop(dk)
+                a, b = (ct.stop_index(ok), ct.stop_index(dk)) if both else (0, 0)
+                r["fastest_rail_min"] = float(fast[b] / 60.0) if both and fast is not None and np.isfinite(fast[b]) and ok != dk else np.nan
+                r["fastest_direct_min"] = float(f_direct[a, b] / 60.0) if both and np.isfinite(f_direct[a, b]) else np.nan
+                r["direct_trains_per_day"] = int(n_direct[a, b]) if both else 0
+                fin = np.isfinite(col)
+                r["min_min"] = float(col.min() / 60.0) if fin.any() else np.nan
+                for q in percentiles:
+                    v = float(reduce_window(col, f"p{q}") / 60.0)
+                    r[f"p{q}_min"] = v if np.isfinite(v) else np.nan
+                c = float(info["car_s"][j] / 60.0)
+                r["car_min"] = c if np.isfinite(c) else np.nan
+                r["rail_share"] = float(info["rail_better"][:, j].mean())
+                rows.append(r)
+        return pd.DataFrame(rows)
+
+    def trains_per_day(self, station: str, scenario: str | None = None) -> int:
+        """Trains a day calling at ``station`` (a place id or a Chinese station name) in a scenario."""
+        pid = self._lookup_place(station, ("station",))
+        return self.timetable(scenario).trips_per_day(pid)
+
+
+    # ------------------------------------------------------------------ timetable routes
+    def _stop_name(self, sid: str) -> str:
+        if sid in self._b.places.index:
+            return str(self._b.places.name_en[sid])
+        st = self._transit_stops_table()
+        return str(st.stop_name[sid]) if sid in st.index else sid
+
+    def _stop_lonlat(self, sid: str) -> tuple[float, float]:
+        if sid in self._b.places.index:
+            p = self._b.places.loc[sid]
+            return float(p.lon), float(p.lat)
+        st = self._transit_stops_table()
+        return float(st.lon[sid]), float(st.lat[sid])
+
+    def _car_nodes(self, car: CompiledGraph, s: int, t: int) -> list[Hashable]:
+        dist, pred = car.dijkstra(np.array([s]), return_predecessors=True)
+        if not np.isfinite(dist[0, t]):
+            return []
+        path = [int(t)]
+        while path[-1] != s:
+            path.append(int(pred[0, path[-1]]))
+        return [car.nodes[i] for i in reversed(path)]
+
+    def _train_rows(self, ct: CompiledTimetable, legs: list[Any]) -> tuple[list[dict[str, Any]], list[tuple[float, float]]]:
+        rows: list[dict[str, Any]] = []
+        coords: list[tuple[float, float]] = []
+        tt_edits = {e["id"]: e.get("project") for e in self._b.services}
+        for leg in legs:
+            a, b = str(ct.stop_ids[leg.from_stop]), str(ct.stop_ids[leg.to_stop])
+            if leg.kind == "train":
+                lo, hi = ct.trip_start[leg.trip], ct.trip_start[leg.trip + 1]
+                seq = [str(ct.stop_ids[x]) for x in ct.ev_stop[lo:hi]]
+                i0 = next(i for i in range(len(seq)) if seq[i] == a and ct.ev_dep_s[lo + i] == leg.dep_s)
+                i1 = next(i for i in range(i0 + 1, len(seq)) if seq[i] == b and ct.ev_arr_s[lo + i] == leg.arr_s)
+                pts = [self._stop_lonlat(x) for x in seq[i0:i1 + 1]]
+                km = float(sum(haversine_km(p[1], p[0], q[1], q[0]) for p, q in zip(pts[:-1], pts[1:])))
+                origin = str(ct.trip_ids[leg.trip]).split(":")[0]
+                proj = tt_edits.get(origin) or ""
+                rows.append({"mode": "rail", "from_node": f"place:{a}", "to_node": f"place:{b}", "from_name": self._stop_name(a),
+                             "to_name": self._stop_name(b), "time_min": (leg.arr_s - leg.dep_s) / 60.0, "length_km": km,
+                             "projects": proj, "train": str(ct.trip_codes[leg.trip]), "dep": clock(leg.dep_s), "arr": clock(leg.arr_s),
+                             "stops": max(i1 - i0 - 1, 0)})
+                coords += pts if not coords else pts[1:]
+            else:
+                rows.append({"mode": "transfer", "from_node": f"place:{a}", "to_node": f"place:{b}", "from_name": self._stop_name(a),
+                             "to_name": self._stop_name(b), "time_min": (leg.arr_s - leg.dep_s) / 60.0, "length_km": 0.0,
+                             "projects": "", "train": "", "dep": clock(leg.dep_s), "arr": clock(leg.arr_s), "stops": 0})
+                pts = [self._stop_lonlat(a), self._stop_lonlat(b)]
+                coords += pts if not coords else pts[1:]
+        return rows, coords
+
+    def _timetable_route(self, from_id: Origin, to_id: Origin, scenario: str, profile: str, depart_at: Any) -> Route:
+        from .transit.timetable import parse_clock
+
+        prof = self._profile(profile)
+        sel = self.selection(scenario)
+        ct = self._transit.compiled(sel)
+        (o_key, o_node), (t_key, t_node) = self._resolve(from_id, profile), self._resolve(to_id, profile)
+        t0 = None
+        if depart_at is not None:
+            try:
+                t0 = float(parse_clock(depart_at, "depart_at"))
+            except ValueError as exc:
+                raise QueryError(str(exc)) from None
+        if o_key == t_key:
+            return Route(o_key, t_key, scenario, profile, 0.0, 0.0, pd.DataFrame(columns=LEG_COLUMNS), LineString(), [o_node],
+                         note="origin and destination are the same place")
+        rounds = self._b.transit.max_transfers + 1
+        if prof["measure"] == "fastest-of-day":
+            a, b = self._station_index(ct, o_key, sel), self._station_index(ct, t_key, sel)
+            if t0 is None:
+                deps = np.unique(ct.departures_from(a))
+                if not len(deps):
+                    raise UnreachableError(f"no train leaves {o_key!r} in scenario {scenario!r}")
+                r0 = np.full((len(deps), ct.n_stops), np.inf)
+                r0[:, a] = deps
+                ea = ct.earliest_arrival(r0, max_rounds=rounds, transfers_at_start=False)[:, b]
+                j = int(np.argmin(ea - deps))
+                t0 = float(deps[j])
+            r0 = np.full(ct.n_stops, np.inf)
+            r0[a] = t0
+            arr, legs = ct.journey(r0, b, max_rounds=rounds, transfers_at_start=False)
+            if not legs:
+                raise UnreachableError(f"no train journey from {o_key!r} to {t_key!r} in scenario {scenario!r} "
+                                       f"(with up to {rounds - 1} changes); try another scenario or the door-to-door profile")
+            rows, coords = self._train_rows(ct, legs)
+            dep0 = legs[0].dep_s
+            df = pd.DataFrame(rows, columns=LEG_COLUMNS)
+            geom = LineString(coords) if len(coords) >= 2 else LineString()
+            nodes = [f"place:{o_key}", f"place:{t_key}"]
+            changes = sum(1 for r in rows if r["mode"] == "rail") - 1
+            note = f"fastest scheduled journey of the day ({changes} change(s))" if depart_at is None else \
+                f"earliest arrival leaving at {clock(t0)}"
+            return Route(o_key, t_key, scenario, profile, (arr - dep0) / 60.0, float(df.length_km.sum()), df, geom, nodes,
+                         depart=clock(dep0), arrive=clock(arr), note=note)
+        # door to door
+        k = self.door_to_door(profile=profile, selection=sel)
+        if t0 is not None:
+            k = dataclasses.replace(k, window_start_s=int(t0), window_end_s=int(t0), _cache=k._cache)
+        src = int(self._idx(k.car, [o_node])[0])
+        tgt = int(self._idx(k.car, [t_node])[0])
+        w, info = k.window_times(src, np.array([tgt]))
+        col = w[:, 0]
+        if not np.isfinite(col).any():
+            raise UnreachableError(self._unreachable_msg(o_key, t_key, scenario, prof["access_profile"], k.car, src, tgt))
+        mins = k.minutes_s
+        if t0 is None:
+            med = reduce_window(col, prof.get("statistic", "median"))
+            j = int(np.flatnonzero(col == med)[0])
+        else:
+            j = 0
+        t_dep = float(mins[j])
+        if not info["rail_better"][j, 0]:
+            r = self.route(from_id, to_id, scenario=scenario, profile=prof["access_profile"])
+            r.profile, r.depart, r.arrive = profile, clock(t_dep), clock(t_dep + r.time_min * 60.0)
+            r.note = f"the car alone is fastest leaving at {clock(t_dep)}" + (" (the window's median minute)" if depart_at is None else "")
+            return r
+        kc = int(info["minute_candidate"][j])
+        eg = k.egress()[:, tgt].astype(float)
+        total = info["ea"][kc] + k.exit_s + eg
+        b = int(np.argmin(total))
+        ready = info["candidates_s"][kc] + info["access_s"] + k.enter_s
+        arr_b, legs = ct.journey(ready, b, max_rounds=rounds, transfers_at_start=True)
+        a = legs[0].from_stop
+        rows: list[dict[str, Any]] = []
+        coords: list[tuple[float, float]] = []
+        acc_nodes = self._car_nodes(k.car, src, int(k.stop_node[a]))
+        t_clock = t_dep
+        if len(acc_nodes) >= 2:
+            car_r = self._route_from_nodes(o_key, str(ct.stop_ids[a]), scenario, prof["access_profile"], acc_nodes)
+            for leg in car_r.legs.to_dict("records"):
+                leg.update(train="", dep=clock(t_clock), arr=clock(t_clock + leg["time_min"] * 60.0), stops=0)
+                t_clock += leg["time_min"] * 60.0
+                rows.append(leg)
+            coords += list(car_r.geometry.coords)
+        t_clock = t_dep + float(info["access_s"][a])
+        sname = self._stop_name(str(ct.stop_ids[a]))
+        rows.append({"mode": "station", "from_node": f"place:{ct.stop_ids[a]}", "to_node": f"place:{ct.stop_ids[a]}", "from_name": sname,
+                     "to_name": sname, "time_min": k.enter_s / 60.0, "length_km": 0.0, "projects": "", "train": "",
+                     "dep": clock(t_clock), "arr": clock(t_clock + k.enter_s), "stops": 0})
+        t_clock += k.enter_s
+        first_dep = next(lg.dep_s for lg in legs if lg.kind == "train")
+        if legs[0].kind == "transfer":
+            first_dep = legs[0].dep_s
+        if first_dep - t_clock > 0.5:
+            rows.append({"mode": "wait", "from_node": f"place:{ct.stop_ids[a]}", "to_node": f"place:{ct.stop_ids[a]}", "from_name": sname,
+                         "to_name": sname, "time_min": (first_dep - t_clock) / 60.0, "length_km": 0.0, "projects": "", "train": "",
+                         "dep": clock(t_clock), "arr": clock(first_dep), "stops": 0})
+        trows, tcoords = self._train_rows(ct, legs)
+        rows += trows
+        coords += tcoords if not coords else tcoords[1:] if coords[-1] == tcoords[0] else tcoords
+        bname = self._stop_name(str(ct.stop_ids[b]))
+        rows.append({"mode": "station", "from_node": f"place:{ct.stop_ids[b]}", "to_node": f"place:{ct.stop_ids[b]}", "from_name": bname,
+                     "to_name": bname, "time_min": k.exit_s / 60.0, "length_km": 0.0, "projects": "", "train": "",
+                     "dep": clock(arr_b), "arr": clock(arr_b + k.exit_s), "stops": 0})
+        t_clock = arr_b + k.exit_s
+        eg_nodes = self._car_nodes(k.car, int(k.stop_node[b]), tgt)
+        if len(eg_nodes) >= 2:
+            car_r = self._route_from_nodes(str(ct.stop_ids[b]), t_key, scenario, prof["access_profile"], eg_nodes)
+            for leg in car_r.legs.to_dict("records"):
+                leg.update(train="", dep=clock(t_clock), arr=clock(t_clock + leg["time_min"] * 60.0), stops=0)
+                t_clock += leg["time_min"] * 60.0
+                rows.append(leg)
+            coords += list(car_r.geometry.coords)[1:]
+        df = pd.DataFrame(rows, columns=LEG_COLUMNS)
+        total_min = float(col[j] / 60.0)
+        geom = LineString(coords) if len(coords) >= 2 else LineString()
+        what = f"leaving at {clock(t_dep)}" + (" (the window's median minute)" if depart_at is None else "")
+        return Route(o_key, t_key, scenario, profile, total_min, float(df.length_km.sum()), df, geom, [o_node, t_node],
+                     depart=clock(t_dep), arrive=clock(t_dep + total_min * 60.0), note=f"car + train {what}")
+
 
     def with_road_graph(self, G: nx.MultiDiGraph) -> Network:
         """A copy of this network whose road layer is an OSMnx graph ``G`` (EPSG:4326,

@@ -30,6 +30,9 @@ class ScenarioSelection:
         Status of each project (existing, under-construction, planned).
     corridor_design : dict
         Design speed (km/h) of each expressway corridor, for its traced motorway edges.
+    timetable : dict
+        The scenario's timetable: base ``feeds``, whether the projects' service edits apply
+        (``project_edits``), extra ``services`` and ``remove_services`` (edit ids).
     """
 
     name: str
@@ -37,6 +40,7 @@ class ScenarioSelection:
     speed_kmh: dict[str, float] = field(default_factory=dict)
     status: dict[str, str] = field(default_factory=dict)
     corridor_design: dict[str, float] = field(default_factory=dict)
+    timetable: dict = field(default_factory=dict)
 
 
 def resolve_scenario(b: Bundle, name: str) -> ScenarioSelection:
@@ -70,11 +74,13 @@ def resolve_scenario(b: Bundle, name: str) -> ScenarioSelection:
     chosen.add("osm-roads")
     speeds.update(s.get("speed_kmh") or {})
     design = {c["id"]: float(c["design_speed_kmh"]) for c in b.corridors}
-    return ScenarioSelection(name, frozenset(chosen), speeds, dict(pr.status), design)
+    tt = b.scenario_timetables.get(name) or {"feeds": [b.transit.default_feed] if b.transit.default_feed else [],
+                                             "project_edits": True, "services": [], "remove_services": []}
+    return ScenarioSelection(name, frozenset(chosen), speeds, dict(pr.status), design, dict(tt))
 
 
 def with_projects(sel: ScenarioSelection, add: set[str] = frozenset(), remove: set[str] = frozenset(),  # type: ignore[assignment]
                   name: str | None = None) -> ScenarioSelection:
     """A copy of ``sel`` with projects added or removed (used for per-project attribution)."""
     return ScenarioSelection(name or sel.name, frozenset((set(sel.projects) | set(add)) - set(remove)),
-                             sel.speed_kmh, sel.status, sel.corridor_design)
+                             sel.speed_kmh, sel.status, sel.corridor_design, sel.timetable)
