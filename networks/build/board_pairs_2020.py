@@ -119,7 +119,7 @@ def unroll(times: list[float]) -> list[float]:
     start = (int(np.argmax(gaps)) + 1) % len(t)
     base = t[start]
     out = np.empty(len(t))
-    for k, i in enumerate(order):
+    for i in order:
         out[i] = (times[i] - base) % 1440 + base
     return list(out)
 

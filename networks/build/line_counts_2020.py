@@ -38,9 +38,11 @@ from tx_transport._files import atomic_write_text  # noqa: E402
 
 # rule id -> (line, station A, station B, max in-vehicle minutes A->B, note)
 RULES = [
-    ("hzhs-hzd-hsb", "hangzhou-huangshan-hsr", "杭州东", "黄山北", 150, "杭州东–黄山北 trains: only via 杭黄 after 2018-12 (the old route via 上饶 takes > 3 h)"),
+    ("hzhs-hzd-hsb", "hangzhou-huangshan-hsr", "杭州东", "黄山北", 150,
+     "杭州东–黄山北 trains: only via 杭黄 after 2018-12 (the old route via 上饶 takes > 3 h)"),
     ("hzhs-hzn-hsb", "hangzhou-huangshan-hsr", "杭州南", "黄山北", 150, "杭州南–黄山北"),
-    ("shh-hfn-hzd", "hefei-huzhou-hsr", "合肥南", "杭州东", 170, "合肥南–杭州东 ≤ 170 min: via 商合杭 (2016: fastest 132 min via 南京南; cap may include a few trains via 南京南)"),
+    ("shh-hfn-hzd", "hefei-huzhou-hsr", "合肥南", "杭州东", 170,
+     "合肥南–杭州东 ≤ 170 min: via 商合杭 (2016: fastest 132 min via 南京南; cap may include a few trains via 南京南)"),
     ("shh-xc-hzd", "hefei-huzhou-hsr", "宣城", "杭州东", 120, "宣城–杭州东: only via 商合杭"),
     ("shh-wh-hzd", "hefei-huzhou-hsr", "芜湖", "杭州东", 150, "芜湖–杭州东 via 商合杭"),
     ("shh-nj-xc", "hefei-huzhou-hsr", "南京南", "宣城", 120, "南京南–宣城 via 宁安 + 商合杭 (芜湖)"),
