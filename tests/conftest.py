@@ -1,3 +1,5 @@
+import os
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -10,7 +12,7 @@ import tx_transport as tx  # noqa: E402
 @pytest.fixture(scope="session")
 def net():
     """The embedded network, loaded once per test session."""
-    return tx.load_network()
+    return tx.load_network(os.environ.get("TX_TEST_BUNDLE") or None)
 
 
 @pytest.fixture

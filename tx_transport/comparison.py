@@ -145,13 +145,26 @@ def attribution(net: Network, a: str, b: str, progress: bool = True) -> tuple[pd
     # only) cannot change a time goal and is not re-checked
     goal_profiles = {m["profile"] for c in net.goals.get("one_hour_circles") or [] for m in c.get("measures") or []}
     goal_profiles |= {(net.goals.get("circle_301510") or {}).get("profile", "car")}
-    kinds = {k for gp in goal_profiles if gp in net._b.profiles for k in net._b.profiles[gp]["use"]}
+    kinds: set[str] = set()
+    timetable_goal = False
+    for gp in goal_profiles:
+        pdef = net._b.profiles.get(gp)
+        if pdef is None:
+            continue
+        if pdef.get("router") == "timetable":
+            timetable_goal = True
+            if pdef.get("measure") == "window":
+                kinds |= set(net._b.profiles[pdef["access_profile"]]["use"])
+        else:
+            kinds |= set(pdef["use"])
+    # a rail project changes timetable goals through its service edits (services.yaml)
+    with_edits = {e["project"] for e in net._b.services if e.get("project")} if timetable_goal else set()
     et = net._edges
     proj_kinds = pd.DataFrame({"p": et.project.astype(str), "k": et.kind.astype(str)}).groupby("p")["k"].agg(set)
     for p in tqdm(diff, desc=f"attribution {a} -> {b}", disable=not progress, leave=False):
         in_b = p in sb.projects
         meta = net.projects.loc[p]
-        if not (proj_kinds.get(p, set()) & kinds):
+        if not (proj_kinds.get(p, set()) & kinds) and p not in with_edits:
             rows.append({"project": p, "name_en": meta["name_en"], "mode": meta["mode"], "in": b if in_b else a,
                          "saved_min_added_to_a": 0.0, "goals_met_added_to_a": 0, "saved_min_removed_from_b": 0.0,
                          "goals_lost_removed_from_b": 0, "largest_effect": "no effect on time goals (mode not used by their profiles)"})

@@ -760,6 +760,11 @@ def _validate_goals(b: Bundle, f: Path) -> None:
             for key in ("target", "station"):
                 if t.get(key) is not None and t[key] not in places:
                     raise NetworkDataError(str(f), f"{rec}, target {t.get('target')!r}", f"unknown place {t[key]!r}", "use a place id of places.csv")
+    rs = g.get("rail_service")
+    if rs:
+        for st in _mapping(rs, f, "rail_service").get("stations") or []:
+            if st not in places:
+                raise NetworkDataError(str(f), "rail_service", f"unknown station {st!r}", "use a place id of places.csv")
     c = g.get("circle_301510")
     if c:
         rec = "circle_301510"

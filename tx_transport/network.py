@@ -728,6 +728,19 @@ class Network:
             raise QueryError(f"{pid!r} is not a station of the timetable of scenario {sel.name!r}")
         return ct.stop_index(pid)
 
+    def _place_times(self, sel: ScenarioSelection, profile: str, origins: Sequence[str], targets: Sequence[str],
+                     statistic: str | None = None) -> np.ndarray:
+        """Minutes from place ids to place ids under a (possibly modified) scenario selection; NaN unreachable."""
+        if self._is_timetable(profile):
+            return self._timetable_times(list(origins), list(targets), sel, profile, None, statistic).to_numpy()
+        cg = self.compiled(selection=sel, profile=profile)
+        src = self._idx(cg, [f"place:{o}" for o in origins])
+        dst = self._idx(cg, [f"place:{t}" for t in targets])
+        d = np.asarray(cg.dijkstra(src))[:, dst] / 60.0
+        d[~np.isfinite(d)] = np.nan
+        return d
+
+
     def _timetable_times(self, origins: Any, destinations: Any, sel: ScenarioSelection, profile: str,
                          cutoff_min: float | None, statistic: str | None) -> pd.DataFrame:
         prof = self._profile(profile)
@@ -775,7 +788,7 @@ class Network:
 
     def transit_table(self, origins: Iterable[Origin] | Origin | None = None, destinations: Iterable[Origin] | Origin | None = None,
                       *, scenario: str | None = None, profile: str = "door-to-door",
-                      percentiles: Sequence[int] = (5, 25, 50, 75, 95)) -> pd.DataFrame:
+                      percentiles: Sequence[int] = (5, 25, 50, 75, 95), selection: ScenarioSelection | None = None) -> pd.DataFrame:
         """Everything the timetable says about each origin–destination pair, one row per pair.
 
         Columns: ``origin``, ``destination``, ``fastest_rail_min`` (fastest scheduled journey of the
@@ -785,7 +798,7 @@ class Network:
         ``min_min``, ``p5_min`` … ``p95_min`` (the r5py convention), ``car_min`` and
         ``rail_share`` (share of departure minutes for which the train beats the car).
         """
-        sel = self.selection(scenario)
+        sel = selection or self.selection(scenario)
         ct = self._transit.compiled(sel)
         k = self.door_to_door(profile=profile, selection=sel)
         o_res = [self._resolve(o, profile) for o in self._as_list(origins)]

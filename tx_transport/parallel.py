@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from .doortodoor import DoorToDoorKernel
 from .kernel import CompiledGraph
 
 if TYPE_CHECKING:
@@ -24,9 +25,9 @@ if TYPE_CHECKING:
 _WORKER: dict[str, Any] = {}
 
 
-def _init(graphs: dict[tuple[str, str], CompiledGraph], src: dict[tuple[str, str], np.ndarray],
-          dst: dict[tuple[str, str], np.ndarray]) -> None:
-    _WORKER.update(graphs=graphs, src=src, dst=dst)
+def _init(graphs: dict[tuple[str, str], Any], src: dict[tuple[str, str], np.ndarray],
+          dst: dict[tuple[str, str], np.ndarray], opts: dict[tuple[str, str], tuple[Any, ...]] | None = None) -> None:
+    _WORKER.update(graphs=graphs, src=src, dst=dst, opts=opts or {})
 
 
 def table_minutes(cg: CompiledGraph, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
@@ -36,8 +37,26 @@ def table_minutes(cg: CompiledGraph, src: np.ndarray, dst: np.ndarray) -> np.nda
     return d
 
 
+def kernel_minutes(kernel: Any, src: np.ndarray, dst: np.ndarray, statistic: str = "median", max_rounds: int = 5) -> np.ndarray:
+    """Minutes from ``src`` to ``dst`` on any compiled kernel: a road graph, the door-to-door
+    kernel (window ``statistic``) or a compiled timetable (fastest journey of the day; ``src``
+    and ``dst`` are then stop indices, ``-1`` for a place that is not a stop)."""
+    if isinstance(kernel, CompiledGraph):
+        return table_minutes(kernel, src, dst)
+    if isinstance(kernel, DoorToDoorKernel):
+        d = kernel.times(src, dst, statistic=statistic) / 60.0
+    else:  # CompiledTimetable
+        ok = src >= 0
+        d = np.full((len(src), len(dst)), np.inf)
+        if ok.any():
+            F = kernel.fastest_journeys(src[ok], max_rounds=max_rounds)
+            d[ok] = np.where(dst[None, :] >= 0, F[:, np.maximum(dst, 0)], np.inf) / 60.0
+    d[~np.isfinite(d)] = np.nan
+    return d
+
+
 def _task(key: tuple[str, str]) -> np.ndarray:
-    return table_minutes(_WORKER["graphs"][key], _WORKER["src"][key], _WORKER["dst"][key])
+    return kernel_minutes(_WORKER["graphs"][key], _WORKER["src"][key], _WORKER["dst"][key], *_WORKER.get("opts", {}).get(key, ()))
 
 
 def travel_time_tables(net: Network, scenarios: Iterable[str] | None = None, profiles: Sequence[str] = ("car",),
@@ -66,17 +85,37 @@ def travel_time_tables(net: Network, scenarios: Iterable[str] | None = None, pro
     o = list(origins) if origins is not None else list(net.places.index)
     d = list(destinations) if destinations is not None else list(net.places.index)
     keys = [(s, p) for s in scen for p in profiles]
-    graphs = {k: net.compiled(*k) for k in keys}
-    src = {k: net._idx(graphs[k], [f"place:{x}" for x in o]) for k in keys}
-    dst = {k: net._idx(graphs[k], [f"place:{x}" for x in d]) for k in keys}
+    graphs: dict[tuple[str, str], Any] = {}
+    src: dict[tuple[str, str], np.ndarray] = {}
+    dst: dict[tuple[str, str], np.ndarray] = {}
+    opts: dict[tuple[str, str], tuple[Any, ...]] = {}
+    for k in keys:
+        prof = net._b.profiles[k[1]]
+        if prof.get("router") == "timetable" and prof.get("measure") == "window":
+            g = net.door_to_door(k[0], profile=k[1])
+            graphs[k] = g
+            src[k] = net._idx(g.car, [f"place:{x}" for x in o])
+            dst[k] = net._idx(g.car, [f"place:{x}" for x in d])
+            opts[k] = (prof.get("statistic", "median"),)
+        elif prof.get("router") == "timetable":
+            ct = net.compiled_timetable(k[0])
+            graphs[k] = ct
+            src[k] = np.array([ct.stop_index(x) if ct.has_stop(x) else -1 for x in o], dtype=np.int64)
+            dst[k] = np.array([ct.stop_index(x) if ct.has_stop(x) else -1 for x in d], dtype=np.int64)
+            opts[k] = ("median", net._b.transit.max_transfers + 1)
+        else:
+            graphs[k] = net.compiled(*k)
+            src[k] = net._idx(graphs[k], [f"place:{x}" for x in o])
+            dst[k] = net._idx(graphs[k], [f"place:{x}" for x in d])
     if client is not None:
-        futures = {k: client.submit(table_minutes, client.scatter(graphs[k]), src[k], dst[k], pure=False) for k in keys}
+        futures = {k: client.submit(kernel_minutes, client.scatter(graphs[k]), src[k], dst[k], *opts.get(k, ()), pure=False)
+                   for k in keys}
         arrays = {k: f.result() for k, f in futures.items()}
     elif processes and processes > 1 and len(keys) > 1:
-        with ProcessPoolExecutor(processes, initializer=_init, initargs=(graphs, src, dst)) as ex:
+        with ProcessPoolExecutor(processes, initializer=_init, initargs=(graphs, src, dst, opts)) as ex:
             arrays = dict(zip(keys, ex.map(_task, keys)))
     else:
-        arrays = {k: table_minutes(graphs[k], src[k], dst[k]) for k in keys}
+        arrays = {k: kernel_minutes(graphs[k], src[k], dst[k], *opts.get(k, ())) for k in keys}
     out = {}
     for k, a in arrays.items():
         df = pd.DataFrame(a, index=pd.Index(o, name="origin"), columns=pd.Index(d, name="destination"))
@@ -84,4 +123,4 @@ def travel_time_tables(net: Network, scenarios: Iterable[str] | None = None, pro
     return out
 
 
-__all__ = ["table_minutes", "travel_time_tables"]
+__all__ = ["kernel_minutes", "table_minutes", "travel_time_tables"]

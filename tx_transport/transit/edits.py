@@ -256,7 +256,7 @@ def _per_trip(tt: Timetable, ids: list[str], fn) -> Timetable:
     keep = st[~st.trip_id.isin(sel)]
     changed = []
     for _tid, g in st[st.trip_id.isin(sel)].groupby("trip_id", sort=False):
-        r = fn(g.reset_index(drop=True).copy())
+        r = fn(g.reset_index(drop=True).astype({"arr_s": float, "dep_s": float}))
         if r is not None and len(r) >= 2:
             changed.append(r)
     drop = sel - {r.trip_id.iloc[0] for r in changed}

@@ -8,6 +8,7 @@ and caches the compiled timetables per scenario.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -156,7 +157,8 @@ class TransitLayer:
                 raise NetworkDataError(str(self._b.path / "services.yaml"), str(exc).split(":")[0], str(exc), "correct the edit") from None
             tt.service_date = base.service_date
             self._timetables[key] = tt
-        return self._timetables[key]
+        tt = self._timetables[key]
+        return tt if tt.name == sel.name else dataclasses.replace(tt, name=sel.name)
 
     def compiled(self, sel: ScenarioSelection) -> CompiledTimetable:
         """The compiled timetable of a scenario (cached per feeds, edits and speeds)."""
