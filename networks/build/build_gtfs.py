@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from pyproj import Transformer
-from shapely.geometry import LineString, mapping, shape
+from shapely.geometry import LineString, shape
 from tqdm import tqdm
 
 HERE = Path(__file__).resolve().parent
@@ -370,7 +370,11 @@ def previous_positions(st: pd.DataFrame, rail_nodes: pd.DataFrame) -> None:
 
 
 def coord_source(r) -> str:
-    s = f"{TT_SOURCE}, GCJ-02 converted to WGS84; {r.rail_dist_m:.0f} m from the OSM rail line"
+    s = f"{TT_SOURCE}, GCJ-02 converted to WGS84; "
+    if r.reason.startswith("outside"):
+        s += "outside the OSM rail extract, not checked against it"
+    else:
+        s += f"{r.rail_dist_m:.0f} m from the OSM rail line" + (" (rails/station_rail_exceptions.csv)" if r.reason else "")
     if r.match != "new":
         s += (f"; replaces {r.prev_lat:.5f}, {r.prev_lon:.5f} (was: {r.old_source.rstrip('. ')}; "
               f"{r.prev_rail_dist_m:.0f} m from the OSM rail line), moved {r.moved_km:.2f} km")
@@ -506,7 +510,7 @@ def write_rails(st: pd.DataFrame, rail: RailIndex) -> None:
     atomic_write_text(RAILS_DIR / "osm_rail.geojson", json.dumps(rail.geojson(), ensure_ascii=False, separators=(",", ":")))
     exc = st[st.reason != ""]
     write_csv(RAILS_DIR / "station_rail_exceptions.csv",
-              pd.DataFrame({"stop_id": exc.id, "name_zh": exc.timetable_name, "rail_dist_m": exc.rail_dist_m.round(0).astype(int),
+              pd.DataFrame({"stop_id": exc.id, "stop_name": exc.timetable_name, "rail_dist_m": exc.rail_dist_m.round(0).astype(int),
                             "reason": exc.reason}))
 
 
