@@ -48,7 +48,7 @@ HERE = Path(__file__).resolve().parent
 NETWORKS = HERE.parent
 sys.path.insert(0, str(HERE))
 import build_bundle as bb  # noqa: E402  (GCJ-02 inversion, haversine, OSM loader, build_places: reused)
-from station_places import PLACE_COLUMNS, STATIONS_FILE  # noqa: E402
+from station_places import PLACE_COLUMNS, STATIONS_FILE, StationMergeError  # noqa: E402
 
 from tx_transport._files import atomic_write_text  # noqa: E402
 
@@ -445,6 +445,9 @@ def load_inputs(shared: Path) -> dict:
     trains = variants[variants.runs_20160310 == "True"].rename(columns={"from": "origin", "to": "terminus"})
     rows = pd.read_csv(tt_dir / "parse12306_hsr_stop_times_20160310.csv", dtype=str)
     rows["seq"] = rows.seq.astype(int)
+    unknown = sorted(set(rows.station) - set(stations.station))
+    if unknown or stations.station.duplicated().any():
+        raise ValueError(f"{tt_dir.name}: stop rows name stations missing from (or doubled in) the stations table: {unknown[:5]}")
     nodes = pd.read_csv(shared / "data" / "osm" / "scgraph_world_railways_yrd_nodes.csv").set_index("node_id")
     edges = pd.read_csv(shared / "data" / "osm" / "scgraph_world_railways_yrd_edges.csv")
     return {"stations": stations, "variants": variants, "trains": trains.sort_values("train_no"), "rows": rows,
@@ -459,6 +462,16 @@ def main(argv: list[str] | None = None) -> int:
     if not (shared / "data" / "timetables" / "SOURCES.md").exists():
         print(f"error: {shared}/data/timetables/SOURCES.md not found; pass --shared PATH", file=sys.stderr)
         return 2
+    try:
+        build(shared)
+    except (ValueError, KeyError, StationMergeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def build(shared: Path) -> None:
+    """Every step of the module docstring, in order."""
     inp = load_inputs(shared)
     rail = RailIndex(inp["nodes"], inp["edges"])
     log: list[str] = []
@@ -472,18 +485,7 @@ def main(argv: list[str] | None = None) -> int:
 
     trips, stats = build_trips(inp["rows"], inp["trains"], yrd)
     used = sorted({s["station"] for t in trips for s in t["stops"]})
-    src = pd.read_csv(HERE / "places_src.csv", dtype=str, keep_default_na=False)
-    aliases = read_notes(HERE / "station_aliases.csv")
-    notes = read_notes(HERE / "station_rail_notes.csv")
-    st = station_places(used, tt, src, aliases, city_names(shared))
-    st["rail_dist_m"], st["rail_edge"] = rail.nearest(st.lat.values, st.lon.values)
-    cur = st.match != "new"
-    previous_positions(st, inp["nodes"])
-    st.loc[cur, "prev_rail_dist_m"] = rail.nearest(st.prev_lat[cur].values, st.prev_lon[cur].values)[0]
-    st.loc[cur, "moved_km"] = bb.haversine_km(st.prev_lat[cur].values, st.prev_lon[cur].values, st.lat[cur].values, st.lon[cur].values)
-    st.loc[cur, "src_moved_km"] = bb.haversine_km(st.old_lat[cur].values, st.old_lon[cur].values, st.lat[cur].values, st.lon[cur].values)
-    st["reason"] = rail_reasons(st, rail, notes)
-    st["lat"], st["lon"] = st.lat.round(6), st.lon.round(6)
+    st = locate_stations(shared, used, tt, rail, inp["nodes"])
 
     counts = write_feed(trips, st, inp["trains"])
     shutil.copyfile(shared / "data" / "timetables" / "LICENSE-Parse12306.txt", FEED_DIR / "LICENSE-Parse12306.txt")
@@ -493,7 +495,21 @@ def main(argv: list[str] | None = None) -> int:
     write_log(datum, best, tt, yrd, trips, stats, st, counts, hops, log)
     print(f"feed {FEED_DIR.relative_to(NETWORKS.parent)}: {counts['stops']} stops, {counts['trips']} trips, "
           f"{counts['stop_times']} stop_times; datum {best}; log {LOG_FILE.relative_to(NETWORKS.parent)}")
-    return 0
+
+
+def locate_stations(shared: Path, used: list[str], tt: pd.DataFrame, rail: RailIndex, rail_nodes: pd.DataFrame) -> pd.DataFrame:
+    """The feed stops as places, with their distance to the OSM rail line, how far curated ones moved, and reasons."""
+    src = pd.read_csv(HERE / "places_src.csv", dtype=str, keep_default_na=False)
+    st = station_places(used, tt, src, read_notes(HERE / "station_aliases.csv"), city_names(shared))
+    st["rail_dist_m"], st["rail_edge"] = rail.nearest(st.lat.values, st.lon.values)
+    cur = st.match != "new"
+    previous_positions(st, rail_nodes)
+    st.loc[cur, "prev_rail_dist_m"] = rail.nearest(st.prev_lat[cur].values, st.prev_lon[cur].values)[0]
+    st.loc[cur, "moved_km"] = bb.haversine_km(st.prev_lat[cur].values, st.prev_lon[cur].values, st.lat[cur].values, st.lon[cur].values)
+    st.loc[cur, "src_moved_km"] = bb.haversine_km(st.old_lat[cur].values, st.old_lon[cur].values, st.lat[cur].values, st.lon[cur].values)
+    st["reason"] = rail_reasons(st, rail, read_notes(HERE / "station_rail_notes.csv"))
+    st["lat"], st["lon"] = st.lat.round(6), st.lon.round(6)
+    return st
 
 
 def write_places(st: pd.DataFrame, rail_nodes: pd.DataFrame, log: list[str]) -> None:
