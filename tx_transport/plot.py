@@ -387,9 +387,11 @@ def _extent(net: Network, extent: str | Sequence[float]) -> tuple[float, float, 
     if isinstance(extent, str):
         if extent == "tongxiang":
             return _pad(lay["boundaries"].loc[TONGXIANG].geometry.bounds, 0.06)
-        if extent == "region":
+        if extent == "region":  # cities, airports and the stations of rail.yaml lines (not every timetable station)
             p = lay["places"]
-            return _pad(p[p["kind"].isin(["city", "station", "airport"])].total_bounds, 0.05)
+            on_lines = _served_stations(lay["links"], set(lay["links"]["project"]))
+            keep = p["kind"].isin(["city", "airport"]) | (p["kind"].eq("station") & p.index.isin(on_lines))
+            return _pad(p[keep].total_bounds, 0.05)
         if extent in lay["boundaries"].index:
             return _pad(lay["boundaries"].loc[extent].geometry.bounds, 0.04)
         raise ValueError(f"unknown extent {extent!r}; use 'tongxiang', 'region', an adcode or (minlon, minlat, maxlon, maxlat)")
@@ -635,8 +637,8 @@ def network_map(net: Network, scenario: str, ax: Axes | None = None, extent: str
     ax : matplotlib.axes.Axes, optional
         Axes to draw in; a new A4-wide figure when ``None``.
     extent : {'tongxiang', 'region'}, adcode or (minlon, minlat, maxlon, maxlat), default 'tongxiang'
-        ``'tongxiang'`` is the city with a small margin, ``'region'`` every city and station of
-        the network (Yangtze River Delta).
+        ``'tongxiang'`` is the city with a small margin, ``'region'`` every city and every station of
+        a rail line of the network (Yangtze River Delta).
     label_projects : bool or mapping, default True
         Label projects (short names at their line midpoints, skipped where they would overlap).
         A mapping ``{project id: text}`` labels only those projects with that text.

@@ -36,6 +36,10 @@ from shapely.geometry import LineString, mapping, shape
 
 from tx_transport._files import atomic_write_text
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from rail_trace import RailTracer  # noqa: E402
+from station_places import merge_station_places  # noqa: E402  (timetable stations, written by build_gtfs.py)
+
 HERE = Path(__file__).resolve().parent
 NETWORKS = HERE.parent
 EXPRESSWAY_NODE_OFFSET = 1_000_000
@@ -170,6 +174,7 @@ def build_boundaries(shared: Path, log: list[str]) -> None:
 
 def build_places(rail_nodes: pd.DataFrame, log: list[str]) -> None:
     src = pd.read_csv(HERE / "places_src.csv", dtype=str, keep_default_na=False)
+    src = merge_station_places(src)  # feed stops of transit/cr-2016 get the timetable coordinate; new stations appended
     out = src.drop(columns=["locate"]).copy()
     for i, row in src.iterrows():
         if row["locate"] == "rail-near":
@@ -250,6 +255,7 @@ def build_roads(shared: Path, log: list[str]) -> None:
 def build_rail(shared: Path, places: pd.DataFrame, log: list[str]) -> None:
     nodes, g = load_osm(shared, "railways")
     lines = yaml.safe_load((NETWORKS / "rail.yaml").read_text(encoding="utf-8"))["lines"]
+    tracer = RailTracer(g, nodes)
     feats = []
     for line in lines:
         if line.get("geometry") != "osm-traced":
@@ -257,16 +263,12 @@ def build_rail(shared: Path, places: pd.DataFrame, log: list[str]) -> None:
         st = [s["place"] for s in line["stations"]]
         for a, b in zip(st[:-1], st[1:]):
             pa, pb = places.loc[a], places.loc[b]
-            na = nearest_node(nodes, pa.lat, pa.lon)
-            nb = nearest_node(nodes, pb.lat, pb.lon)
-            try:
-                p = nx.shortest_path(g, na, nb, weight="length_km")
+            try:  # from the nearest point of the nearest OSM segment, not the nearest node (rail_trace.py)
+                coords, plen = tracer.trace((pa.lat, pa.lon), (pb.lat, pb.lon))
             except nx.NetworkXNoPath:
                 log.append(f"- rail {line['id']}: {a} -> {b}: NO PATH on the OSM rail graph (schematic)")
                 continue
-            plen = nx.path_weight(g, p, "length_km")
             crow = float(haversine_km(pa.lat, pa.lon, pb.lat, pb.lon))
-            coords = [(pa.lon, pa.lat)] + [(float(nodes.lon[n]), float(nodes.lat[n])) for n in p] + [(pb.lon, pb.lat)]
             log.append(f"- rail {line['id']}: {a} -> {b}: traced {plen:.1f} km, straight {crow:.1f} km, detour {plen / max(crow, 0.1):.2f}")
             feats.append(
                 {
