@@ -292,7 +292,7 @@ def new_station_id(name: str, pinyin: dict[str, str], stations: set[str], cities
 
 def base_name(name_zh: str) -> str:
     """Timetable form of a place's Chinese name: 桐乡站 → 桐乡, 松江南站(上海松江站) → 松江南."""
-    return re.sub(r"[（(].*$", "", name_zh).removesuffix("站")
+    return re.sub(r"[（(][^（()）]*站[)）]$", "", name_zh).removesuffix("站")
 
 
 def station_places(used: list[str], tt: pd.DataFrame, src: pd.DataFrame, aliases: pd.DataFrame,

@@ -70,7 +70,7 @@ def merge_station_places(src: pd.DataFrame, stations_file: Path = STATIONS_FILE)
         else:
             if s["id"] in ids:
                 raise StationMergeError(f"{stations_file.name}: new station id {s['id']!r} is already used in places_src.csv; {fix}")
-            names = out["name_zh"].str.replace(r"[（(].*$", "", regex=True).str.removesuffix("站")
+            names = out["name_zh"].str.replace(r"[（(][^（()）]*站[)）]$", "", regex=True).str.removesuffix("站")
             clash = out[(out["kind"] == "station") & (names == s["timetable_name"])]
             if len(clash):
                 raise StationMergeError(f"{stations_file.name}: station {s['timetable_name']} is now curated as "

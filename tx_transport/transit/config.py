@@ -68,8 +68,13 @@ def station_id(ref: Any, places: pd.DataFrame, file: Path, record: str) -> str:
     if isinstance(ref, str) and ref.strip():
         r = ref.strip()
         zh = places["name_zh"].astype(str)
-        for cand in (r, r + "站", r.removesuffix("站")):
-            hit = places.index[zh == cand]
+        # 松江南站(上海松江站) is 松江南: a trailing "(…站)" gives another name of the same station
+        base = zh.str.replace(r"[（(][^（()）]*站[)）]$", "", regex=True)
+        is_station = (places["kind"] == "station").to_numpy()
+        tiers = ((zh, r), (zh, r + "站"), (zh, r.removesuffix("站")), (base, r + "站"), (base, r))
+        # stations first (湖州 is the station 湖州站, not the city 湖州), then any place
+        for only_stations, (col, cand) in [(True, t) for t in tiers] + [(False, t) for t in tiers]:
+            hit = places.index[(col == cand).to_numpy() & (is_station if only_stations else True)]
             if len(hit) == 1:
                 return str(hit[0])
             if len(hit) > 1:
