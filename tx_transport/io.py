@@ -89,6 +89,8 @@ class Bundle:
     modes: dict[str, Any]
     profiles: dict[str, dict[str, Any]]
     projects: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: urban-core polygons (``zones/urban_areas.geojson``: ``area`` id, EPSG:4326), or None
+    urban_areas: gpd.GeoDataFrame | None = None
 
 
 # --------------------------------------------------------------------------- small readers
@@ -569,7 +571,7 @@ def _validate_modes(f: Path, modes: dict[str, Any]) -> None:
     if modes["road"].get("default_class") not in (modes["road"].get("classes") or {}):
         raise NetworkDataError(str(f), "road.default_class", "is not one of road.classes", "name a class of road.classes")
     _number(modes["road"].get("ramp_toll_min"), f, "road.ramp_toll_min", "ramp_toll_min", minimum=0)
-    _number(modes["road"].get("connector_speed_kmh"), f, "road.connector_speed_kmh", "connector_speed_kmh", positive=True)
+    _validate_road_speeds(f, modes["road"])
     _detour(modes["road"].get("connector_detour"), f, "road.connector_detour", "connector_detour")
     if modes["road"].get("schematic_detour") is not None:
         _detour(modes["road"]["schematic_detour"], f, "road.schematic_detour", "schematic_detour")
@@ -595,6 +597,52 @@ def _validate_modes(f: Path, modes: dict[str, Any]) -> None:
             minimum=0, allow_none=True)
     for cls, d in (modes.get("waterway", {}).get("classes") or {}).items():
         _number(d.get("speed_kmh"), f, f"waterway.classes.{cls}", "speed_kmh", positive=True)
+
+
+def _validate_road_speeds(f: Path, road: dict[str, Any]) -> None:
+    """Peak factors, urban-area speeds and the connector speed (a class or a number) of ``modes.yaml``."""
+    classes = road.get("classes") or {}
+    for cls, d in classes.items():
+        pf = _number(d.get("peak_factor"), f, f"road.classes.{cls}", "peak_factor", positive=True, allow_none=True)
+        if pf is not None and pf > 1:
+            raise NetworkDataError(str(f), f"road.classes.{cls}", f"peak_factor {pf:g} is above 1",
+                                   "give peak speed / free-flow speed as a fraction (0.85, not 85)")
+    for aid, a in _mapping(road.get("areas") or {}, f, "road.areas").items():
+        _mapping(a, f, f"road.areas.{aid}")
+        ff = _number(a.get("free_flow_kmh"), f, f"road.areas.{aid}", "free_flow_kmh", positive=True)
+        pk = _number(a.get("peak_kmh"), f, f"road.areas.{aid}", "peak_kmh", positive=True)
+        if pk is not None and ff is not None and pk > ff:
+            raise NetworkDataError(str(f), f"road.areas.{aid}", f"peak_kmh {pk:g} is above free_flow_kmh {ff:g}",
+                                   "peak speeds cannot exceed free-flow speeds; check the two values")
+    if road.get("connector_class") is not None:
+        if road["connector_class"] not in classes:
+            raise NetworkDataError(str(f), "road.connector_class", f"{road['connector_class']!r} is not one of road.classes",
+                                   f"name a class of road.classes ({sorted(classes)}) or give connector_speed_kmh")
+    else:
+        _number(road.get("connector_speed_kmh"), f, "road.connector_speed_kmh", "connector_speed_kmh", positive=True)
+    for key in ("connector_max_km", "connector_sectors", "connector_count"):
+        _number(road.get(key), f, f"road.{key}", key, positive=True, allow_none=True)
+
+
+def _load_urban_areas(root: Path, modes: dict[str, Any]) -> gpd.GeoDataFrame | None:
+    """``zones/urban_areas.geojson`` (optional): one polygon per ``modes.yaml`` ``road.areas`` id."""
+    f = root / "zones" / "urban_areas.geojson"
+    if not f.exists():
+        return None
+    try:
+        z = gpd.read_file(f)
+    except Exception as exc:  # noqa: BLE001 - any reader failure is a data error here
+        raise NetworkDataError(str(f), "file", f"cannot be read ({exc})", "rebuild it with networks/build/build_bundle.py") from None
+    if "area" not in z.columns:
+        raise NetworkDataError(str(f), "properties", "features lack 'area'", "give each polygon the id of a modes.yaml road.areas entry")
+    known = set((modes["road"].get("areas") or {}))
+    for a in z["area"]:
+        if a not in known:
+            raise NetworkDataError(str(f), f"area {a!r}", "has no speeds in modes.yaml road.areas",
+                                   f"add road.areas.{a} (free_flow_kmh, peak_kmh, source) or remove the polygon")
+    if z.crs is None or z.crs.to_epsg() != 4326:
+        raise NetworkDataError(str(f), "crs", f"is {z.crs}, not WGS84", "reproject to EPSG:4326")
+    return z
 
 
 def _validate_profiles(f: Path, profiles: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -795,6 +843,7 @@ def read_bundle(path: str | Path | None = None) -> Bundle:
     goals = _read_yaml(goals_f, required=False) or {}
     b = Bundle(root, area, places, rail_lines, rail_geometry, corridors, trunk, channels, road_nodes, road_edges,
                boundaries, sc["scenarios"], goals, modes, profiles)
+    b.urban_areas = _load_urban_areas(root, modes)
     b.projects = _build_projects(b)
     _validate_road_projects(b)
     _validate_scenarios(b, sc_f)

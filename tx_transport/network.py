@@ -20,7 +20,7 @@ from .geo import WGS84, haversine_km
 from .graph import build_graph
 from .io import Bundle, read_bundle
 from .isochrones import isochrone_polygons
-from .kernel import EPS_S, CompiledGraph, EdgeTable, override_time_s, profile_graph, profile_weight
+from .kernel import EPS_S, CompiledGraph, EdgeTable, override_time_s, profile_graph, profile_weight, time_key
 from .scenario import ScenarioSelection, resolve_scenario
 
 Origin = str | tuple[float, float]
@@ -259,27 +259,28 @@ class Network:
         return H
 
     def compiled(self, scenario: str | None = None, profile: str = "car", *,
-                 selection: ScenarioSelection | None = None) -> CompiledGraph:
-        """The compiled kernel for a scenario and profile (cached).
+                 selection: ScenarioSelection | None = None, period: str = "free-flow") -> CompiledGraph:
+        """The compiled kernel for a scenario, profile and car-time ``period`` (cached).
 
         ``selection`` lets the comparison code compile a modified project set without a
-        scenario entry; it is not cached.
+        scenario entry; it is not cached. ``period``: ``"free-flow"`` or ``"peak"`` road times.
         """
         prof = self._profile(profile)
+        time_key(period)  # validates the period
         if selection is not None:
-            skey = (frozenset(selection.projects), tuple(sorted(selection.speed_kmh.items())), profile)
+            skey = (frozenset(selection.projects), tuple(sorted(selection.speed_kmh.items())), profile, period)
             hit = self._selection_cache.get(skey)
             if hit is None:
-                hit = self._edges.compile(selection.projects, prof, selection.speed_kmh, selection.name, profile)
+                hit = self._edges.compile(selection.projects, prof, selection.speed_kmh, selection.name, profile, period)
                 if len(self._selection_cache) >= 64:
                     self._selection_cache.pop(next(iter(self._selection_cache)))
                 self._selection_cache[skey] = hit
             return hit
         name = self._scenario_name(scenario)
-        key = (name, profile)
+        key = (name, profile) if period == "free-flow" else (name, profile, period)
         if key not in self._compiled:
             sel = self.selection(name)
-            self._compiled[key] = self._edges.compile(sel.projects, prof, sel.speed_kmh, name, profile)
+            self._compiled[key] = self._edges.compile(sel.projects, prof, sel.speed_kmh, name, profile, period)
         return self._compiled[key]
 
     # ------------------------------------------------------------------ origin resolution
@@ -327,7 +328,8 @@ class Network:
 
     # ------------------------------------------------------------------ queries
     def travel_times(self, origins: Iterable[Origin] | Origin | None = None, destinations: Iterable[Origin] | Origin | None = None,
-                     *, scenario: str | None = None, profile: str = "car", cutoff_min: float | None = None) -> pd.DataFrame:
+                     *, scenario: str | None = None, profile: str = "car", cutoff_min: float | None = None,
+                     period: str = "free-flow") -> pd.DataFrame:
         """Travel-time table in minutes.
 
         Parameters
@@ -337,6 +339,8 @@ class Network:
         profile : str, default ``"car"``
         cutoff_min : float, optional
             Stop searching beyond this many minutes (faster); pairs beyond are NaN.
+        period : {"free-flow", "peak"}, default ``"free-flow"``
+            Road times at free flow or at the weekday commute peak (``modes.yaml``).
 
         Returns
         -------
@@ -344,7 +348,7 @@ class Network:
             Minutes, origins as index, destinations as columns. **NaN means unreachable** under
             the scenario and profile (e.g. a town in the ``rail`` profile, or beyond the cutoff).
         """
-        cg = self.compiled(scenario, profile)
+        cg = self.compiled(scenario, profile, period=period)
         o_list = self._as_list(origins)
         d_list = self._as_list(destinations)
         o_res = [self._resolve(o, profile) for o in o_list]
@@ -367,8 +371,11 @@ class Network:
             return [x]  # type: ignore[list-item]
         return list(x)  # type: ignore[arg-type]
 
-    def route(self, from_id: Origin, to_id: Origin, *, scenario: str | None = None, profile: str = "car") -> Route:
+    def route(self, from_id: Origin, to_id: Origin, *, scenario: str | None = None, profile: str = "car",
+              period: str = "free-flow") -> Route:
         """The fastest route between two places (or points) with its legs by mode.
+
+        ``period`` (``"free-flow"`` or ``"peak"``) picks the road times.
 
         Raises
         ------
@@ -379,7 +386,7 @@ class Network:
             ``rail`` profile, or a line not yet in service).
         """
         name = self._scenario_name(scenario)
-        cg = self.compiled(name, profile)
+        cg = self.compiled(name, profile, period=period)
         (o_key, o_node), (t_key, t_node) = self._resolve(from_id, profile), self._resolve(to_id, profile)
         s, t = self._idx(cg, [o_node, t_node])
         dist, pred = cg.dijkstra(np.array([s]), return_predecessors=True)
@@ -390,7 +397,7 @@ class Network:
             path_idx.append(int(pred[0, path_idx[-1]]))
         path_idx.reverse()
         nodes = [cg.nodes[i] for i in path_idx]
-        return self._route_from_nodes(o_key, t_key, name, profile, nodes)
+        return self._route_from_nodes(o_key, t_key, name, profile, nodes, period)
 
     def _unreachable_msg(self, o: str, t: str, scenario: str, profile: str, cg: CompiledGraph, s: int, tgt: int) -> str:
         out_deg = np.diff(cg.indptr)
@@ -403,11 +410,12 @@ class Network:
         return (f"no path from {o!r} to {t!r} in scenario {scenario!r} with profile {profile!r}.{why} "
                 f"Try another profile or scenario.")
 
-    def _route_from_nodes(self, o_key: str, t_key: str, scenario: str, profile: str, nodes: list[Hashable]) -> Route:
+    def _route_from_nodes(self, o_key: str, t_key: str, scenario: str, profile: str, nodes: list[Hashable],
+                          period: str = "free-flow") -> Route:
         G = self._full_graph
         prof = self._profile(profile)
         sel = self.selection(scenario)
-        cg = self.compiled(scenario, profile)
+        cg = self.compiled(scenario, profile, period=period)
         idx = self._node_index if cg.nodes is self._edges.nodes else {n: i for i, n in enumerate(cg.nodes)}
         # edge times exactly as compiled (speed overrides applied)
         mat = cg.matrix
@@ -425,7 +433,7 @@ class Network:
                 if not (p in sel.projects or str(p).startswith("junction:")) or d["kind"] not in prof["use"]:
                     continue
                 d = _in_scenario(d, sel)
-                dw = profile_weight(d, prof)
+                dw = profile_weight(d, prof, period)
                 if dw is not None and dw < best_w:
                     best, best_w = d, dw
             assert best is not None
@@ -493,7 +501,7 @@ class Network:
 
     def isochrones(self, origins: Iterable[Origin] | Origin, cutoffs: Sequence[float] = (15, 30, 45, 60), *,
                    scenario: str | None = None, profile: str = "car", buffer_m: float = 1000.0,
-                   resolution_m: float = 250.0) -> gpd.GeoDataFrame:
+                   resolution_m: float = 250.0, period: str = "free-flow") -> gpd.GeoDataFrame:
         """Nested isochrone polygons from one or several origins.
 
         Parameters
@@ -507,6 +515,8 @@ class Network:
             Area within this distance (m) of a reached road (or reached station/place) counts.
         resolution_m : float, default 250
             Grid size (m) of the time surface the bands are contoured from.
+        period : {"free-flow", "peak"}, default ``"free-flow"``
+            Road times at free flow or at the weekday commute peak.
 
         Returns
         -------
@@ -520,13 +530,13 @@ class Network:
             raise QueryError(f"cutoffs must be minutes, got {cutoffs!r}") from None
         if not cut or not all(np.isfinite(c) and c > 0 for c in cut):
             raise QueryError(f"cutoffs must be one or more positive, finite minutes, got {cutoffs!r}")
-        cg = self.compiled(scenario, profile)
+        cg = self.compiled(scenario, profile, period=period)
         res = [self._resolve(o, profile) for o in self._as_list(origins)]
         src = self._idx(cg, [n for _, n in res])
         limit = max(cut) * 60.0
         dist = cg.dijkstra(src, limit_s=limit, min_only=True)
         gdf = isochrone_polygons(cg, np.asarray(dist), cut, buffer_m=buffer_m, resolution_m=resolution_m)
-        gdf.attrs.update(origins=[k for k, _ in res], scenario=self._scenario_name(scenario), profile=profile)
+        gdf.attrs.update(origins=[k for k, _ in res], scenario=self._scenario_name(scenario), profile=profile, period=period)
         return gdf
 
     def with_road_graph(self, G: nx.MultiDiGraph) -> Network:
