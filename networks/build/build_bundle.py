@@ -249,8 +249,23 @@ def build_zones(shared: Path, land: Path, log: list[str]) -> None:
     modes = yaml.safe_load((NETWORKS / "modes.yaml").read_text(encoding="utf-8"))
     dens = {z["adcode"]: (z["name_zh"], z["population"] / max(z["area_km2"], 1e-6)) for z in zones}
     afeats = []
+    places = pd.read_csv(NETWORKS / "places.csv").set_index("id")
     for aid, a in (modes["road"].get("areas") or {}).items():
         geoms = []
+        if "disc" in a:
+            d = a["disc"]
+            area_km2 = float(d["urban_population"]) * float(d["m2_per_resident"]) / 1e6
+            r_km = float(np.sqrt(area_km2 / np.pi))
+            c_lat, c_lon = float(places.lat[d["place"]]), float(places.lon[d["place"]])
+            ang = np.linspace(0, 2 * np.pi, 73)[:-1]
+            ring = [(c_lon + r_km / (111.32 * np.cos(np.radians(c_lat))) * np.cos(t), c_lat + r_km / 110.57 * np.sin(t)) for t in ang]
+            geom = shapely.Polygon(ring)
+            log.append(f"- urban area {aid}: disc of {area_km2:.0f} km² (radius {r_km:.1f} km) around {d['place']}")
+            afeats.append({"type": "Feature", "properties": {"area": aid, "name_en": a.get("name_en", aid), "districts": "",
+                                                             "source": f"disc around place {d['place']}: {d['urban_population']} urban residents x "
+                                                                       f"{d['m2_per_resident']} m2 (modes.yaml road.areas)"},
+                           "geometry": _rnd(json.loads(json.dumps(mapping(geom), default=float)))})
+            continue
         for c in a["districts"]:
             g = _gcj_shape(land, str(c))
             if g is None:
