@@ -122,7 +122,9 @@ def test_places_inside_agree_with_route_times(net, car_bands, car_times):
     modes = net.modes["road"]
     # slack of the buffer: the area up to buffer_m (+ one cell of contouring) beyond a road reached
     # in time, covered at local (connector) speed along a detour
-    tol_min = (BUFFER_M + 2 * RES_M) * float(modes["connector_detour"]) / (float(modes["connector_speed_kmh"]) / 0.06)
+    from tx_transport.graph import connector_speeds
+
+    tol_min = (BUFFER_M + 2 * RES_M) * float(modes["connector_detour"]) / (connector_speeds(net.modes)[0] / 0.06)
     assert 2 < tol_min < 6
     pts = net.places.geometry
     band60 = car_bands.geometry.iloc[-1]

@@ -46,11 +46,12 @@ def connector_speeds(modes: dict[str, Any]) -> tuple[float, float]:
     """Free-flow and peak speed (km/h) of place connectors: ``connector_class`` or ``connector_speed_kmh``."""
     road = modes["road"]
     cls = road.get("connector_class")
-    if cls:
-        v = _road_speed(modes, cls)
-        return v, v * _peak_factor(modes, cls)
-    v = float(road["connector_speed_kmh"])
-    return v, v
+    pf = _peak_factor(modes, cls) if cls else 1.0
+    if road.get("connector_speed_kmh") is not None:  # an explicit speed wins over the class
+        v = float(road["connector_speed_kmh"])
+        return v, v * pf
+    v = _road_speed(modes, cls)
+    return v, v * pf
 
 
 def urban_area_of(lon: np.ndarray, lat: np.ndarray, areas: Any) -> np.ndarray:

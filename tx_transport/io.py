@@ -614,12 +614,11 @@ def _validate_road_speeds(f: Path, road: dict[str, Any]) -> None:
         if pk is not None and ff is not None and pk > ff:
             raise NetworkDataError(str(f), f"road.areas.{aid}", f"peak_kmh {pk:g} is above free_flow_kmh {ff:g}",
                                    "peak speeds cannot exceed free-flow speeds; check the two values")
-    if road.get("connector_class") is not None:
-        if road["connector_class"] not in classes:
-            raise NetworkDataError(str(f), "road.connector_class", f"{road['connector_class']!r} is not one of road.classes",
-                                   f"name a class of road.classes ({sorted(classes)}) or give connector_speed_kmh")
-    else:
-        _number(road.get("connector_speed_kmh"), f, "road.connector_speed_kmh", "connector_speed_kmh", positive=True)
+    if road.get("connector_class") is not None and road["connector_class"] not in classes:
+        raise NetworkDataError(str(f), "road.connector_class", f"{road['connector_class']!r} is not one of road.classes",
+                               f"name a class of road.classes ({sorted(classes)}) or give connector_speed_kmh")
+    _number(road.get("connector_speed_kmh"), f, "road.connector_speed_kmh", "connector_speed_kmh", positive=True,
+            allow_none=road.get("connector_class") is not None)
     for key in ("connector_max_km", "connector_sectors", "connector_count"):
         _number(road.get(key), f, f"road.{key}", key, positive=True, allow_none=True)
 
