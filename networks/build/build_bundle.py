@@ -351,6 +351,8 @@ def build_roads(shared: Path, log: list[str]) -> None:
             continue
         anchors = [nearest_node(nodes, n["lat"], n["lon"]) for n in c["nodes"]]
         path: list[int] = [anchors[0]]
+        seg_len: list[float] = []
+        seg_edges: list[int] = []
         for a, b, na, nb in zip(anchors[:-1], anchors[1:], c["nodes"][:-1], c["nodes"][1:]):
             p = nx.shortest_path(g, a, b, weight="length_km")
             plen = nx.path_weight(g, p, "length_km")
@@ -358,13 +360,27 @@ def build_roads(shared: Path, log: list[str]) -> None:
             log.append(f"- expressway {c['id']}: {na['id']} -> {nb['id']}: traced {plen:.1f} km, straight {crow:.1f} km, "
                        f"detour {plen / max(crow, 0.1):.2f}")
             path += p[1:]
+            seg_len.append(plen)
+            seg_edges.append(len(p) - 1)
+        # sourced chainage (node `km`) wins over the trace: scale the traced edges between two
+        # consecutive nodes that carry one so that they sum to the published distance
+        seg_f = [1.0] * len(seg_len)
+        kn = [i for i, n in enumerate(c["nodes"]) if n.get("km") is not None]
+        for i, j in zip(kn[:-1], kn[1:]):
+            traced = sum(seg_len[i:j])
+            if traced > 0:
+                f = (float(c["nodes"][j]["km"]) - float(c["nodes"][i]["km"])) / traced
+                seg_f[i:j] = [f] * (j - i)
+                log.append(f"- expressway {c['id']}: {c['nodes'][i]['id']} -> {c['nodes'][j]['id']}: traced {traced:.1f} km "
+                           f"scaled to the sourced {traced * f:.1f} km (factor {f:.2f})")
+        scale = [f for f, k in zip(seg_f, seg_edges) for _ in range(k)]
         copy = {}
         for osm_id in dict.fromkeys(path):
             copy[osm_id] = next_id
             xw_nodes[next_id] = (float(nodes.lat[osm_id]), float(nodes.lon[osm_id]), "")
             next_id += 1
-        for u, v in zip(path[:-1], path[1:]):
-            xw_edges.append((copy[u], copy[v], g[u][v]["length_km"], "motorway", c["id"]))
+        for (u, v), f in zip(zip(path[:-1], path[1:]), scale):
+            xw_edges.append((copy[u], copy[v], round(g[u][v]["length_km"] * f, 4), "motorway", c["id"]))
             removed.add((min(u, v), max(u, v)))
         for n, osm_id in zip(c["nodes"], anchors):
             cid = copy[osm_id]
