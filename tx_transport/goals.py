@@ -239,6 +239,10 @@ def mileage_table(net: Network, sel: ScenarioSelection, adcode: str) -> pd.DataF
     geom_km = Lm.geometry.length / 1000.0
     clipped_km = Lm.geometry.intersection(poly).length / 1000.0
     scale = np.where(geom_km > 0, L.length_km / geom_km.replace(0, np.nan), 0.0)
+    # a traced link counts its clipped OSM geometry (its model length may be scaled to a sourced
+    # chainage for travel times, which says nothing about where the boundary cuts it)
+    traced = L["project"].map(net.projects.geometry).isin(["osm-traced", "osm"]).to_numpy() & (L["mode"] == "expressway").to_numpy()
+    scale = np.where(traced, 1.0, scale)
     km = clipped_km * np.nan_to_num(scale, nan=0.0)
     df = pd.DataFrame({"project": L["project"].values, "mode": L["mode"].values, "km": km.values})
     out = df.groupby(["mode", "project"], as_index=False)["km"].sum()
