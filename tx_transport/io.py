@@ -634,7 +634,7 @@ def _load_urban_areas(root: Path, modes: dict[str, Any]) -> gpd.GeoDataFrame | N
         raise NetworkDataError(str(f), "file", f"cannot be read ({exc})", "rebuild it with networks/build/build_bundle.py") from None
     if "area" not in z.columns:
         raise NetworkDataError(str(f), "properties", "features lack 'area'", "give each polygon the id of a modes.yaml road.areas entry")
-    known = set((modes["road"].get("areas") or {}))
+    known = set(modes["road"].get("areas") or {})
     for a in z["area"]:
         if a not in known:
             raise NetworkDataError(str(f), f"area {a!r}", "has no speeds in modes.yaml road.areas",

