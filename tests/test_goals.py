@@ -34,7 +34,8 @@ def _nx_time(G, a, b, penalty_s=0.0):
 
 def test_columns_and_goal_names(plan):
     assert list(plan.columns) == COLUMNS
-    assert set(plan.goal) == {"one-hour-circle", "301510", "rail-km", "expressway-km", "coverage", "expressway-grid", "waterway-grid"}
+    assert set(plan.goal) == {"one-hour-circle", "301510", "rail-km", "expressway-km", "coverage", "expressway-grid", "waterway-grid",
+                              "population"}
     assert plan["pass"].dtype == bool
     met = plan[plan["pass"]]
     assert (met.margin >= 0).all()

