@@ -34,11 +34,14 @@ def _nx_time(G, a, b, penalty_s=0.0):
 
 def test_columns_and_goal_names(plan):
     assert list(plan.columns) == COLUMNS
-    assert set(plan.goal) == {"one-hour-circle", "301510", "rail-km", "expressway-km", "coverage", "expressway-grid", "waterway-grid"}
+    assert set(plan.goal) == {"one-hour-circle", "301510", "rail-km", "expressway-km", "coverage", "expressway-grid", "waterway-grid",
+                              "population"}
     assert plan["pass"].dtype == bool
     met = plan[plan["pass"]]
     assert (met.margin >= 0).all()
-    assert (plan[~plan["pass"] & plan.value.notna()].margin < 0).all()
+    assert (plan[~plan["pass"] & plan.value.notna() & plan.limit.notna()].margin < 0).all()
+    ind = plan[plan.limit.isna()]  # indicators without a target (people reached): never pass/fail items
+    assert set(ind.goal) <= {"population"} and not ind.expected.any()
 
 
 def test_one_hour_rail_matches_networkx(net, plan):

@@ -122,7 +122,9 @@ def test_places_inside_agree_with_route_times(net, car_bands, car_times):
     modes = net.modes["road"]
     # slack of the buffer: the area up to buffer_m (+ one cell of contouring) beyond a road reached
     # in time, covered at local (connector) speed along a detour
-    tol_min = (BUFFER_M + 2 * RES_M) * float(modes["connector_detour"]) / (float(modes["connector_speed_kmh"]) / 0.06)
+    from tx_transport.graph import connector_speeds
+
+    tol_min = (BUFFER_M + 2 * RES_M) * float(modes["connector_detour"]) / (connector_speeds(net.modes)[0] / 0.06)
     assert 2 < tol_min < 6
     pts = net.places.geometry
     band60 = car_bands.geometry.iloc[-1]
@@ -170,9 +172,11 @@ def test_multi_origin_is_union_of_single_origins(net):
     for k in range(2):
         m = metric(multi.geometry.iloc[k])
         un = shapely.union_all([metric(s.geometry.iloc[k]) for s in singles])
-        # the grid is aligned on a common lattice, so this holds to contouring precision
-        assert m.area == pytest.approx(un.area, rel=1e-3)
-        assert m.symmetric_difference(un).area <= 1e-3 * un.area
+        # the grid is aligned on a common lattice, so this holds to contouring precision (the
+        # contour of the minimum surface interpolates across the seam where the two origins' times
+        # meet, the union of the single contours does not: a few cells along the seam)
+        assert m.area == pytest.approx(un.area, rel=3e-3)
+        assert m.symmetric_difference(un).area <= 3e-3 * un.area
         assert multi.area_km2.iloc[k] > max(s.area_km2.iloc[k] for s in singles)
 
 

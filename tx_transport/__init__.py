@@ -10,12 +10,14 @@ Quick start::
     tx.check(net, "plan-2025")                    # every goal of networks/goals.yaml
     tx.compare(net, "baseline-2020", "plan-2025") # goal changes, OD changes, per-project attribution
     tx.report(net, "report/")                     # the report the CLI's `report` writes
+    tx.population_reached(net, "tongxiang", [30, 60, 90], profiles=["car"])  # people within T minutes
 
 The Python API mirrors the CLI: ``check``, ``compare`` and ``report`` return DataFrames (or a
 :class:`Comparison` of DataFrames) for notebooks.
 """
 
 from ._version import __version__
+from .accessibility import load_zones, population_reached
 from .comparison import Comparison, compare
 from .errors import NetworkDataError, QueryError, TxTransportError, UnreachableError
 from .goals import check, check_all, mileage_table
@@ -38,7 +40,9 @@ __all__ = [
     "check_all",
     "compare",
     "load_network",
+    "load_zones",
     "mileage_table",
+    "population_reached",
     "report",
     "travel_time_tables",
 ]

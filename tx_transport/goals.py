@@ -5,7 +5,8 @@
 ``scenario, goal, group, origin, target, measure, value, limit, unit, pass, margin,
 expected, path, note``
 
-- ``goal``: ``one-hour-circle``, ``301510``, ``rail-km``, ``expressway-km``, ``coverage``;
+- ``goal``: ``one-hour-circle``, ``301510``, ``rail-km``, ``expressway-km``, ``coverage``,
+  ``population`` (people within the limit; an indicator, ``expected`` False without a target);
 - ``value``: minutes, km or percent (``unit``); NaN when unreachable;
 - ``pass``: the goal item is met; ``margin``: by how much (positive = met, negative = missed,
   in ``unit``); ``expected``: False for targets the bundle marks as not expected within the
@@ -293,6 +294,10 @@ def mileage_table(net: Network, sel: ScenarioSelection, adcode: str) -> pd.DataF
     geom_km = Lm.geometry.length / 1000.0
     clipped_km = Lm.geometry.intersection(poly).length / 1000.0
     scale = np.where(geom_km > 0, L.length_km / geom_km.replace(0, np.nan), 0.0)
+    # a traced link counts its clipped OSM geometry (its model length may be scaled to a sourced
+    # chainage for travel times, which says nothing about where the boundary cuts it)
+    traced = L["project"].map(net.projects.geometry).isin(["osm-traced", "osm"]).to_numpy() & (L["mode"] == "expressway").to_numpy()
+    scale = np.where(traced, 1.0, scale)
     km = clipped_km * np.nan_to_num(scale, nan=0.0)
     df = pd.DataFrame({"project": L["project"].values, "mode": L["mode"].values, "km": km.values})
     out = df.groupby(["mode", "project"], as_index=False)["km"].sum()
@@ -315,6 +320,28 @@ def mileage_table(net: Network, sel: ScenarioSelection, adcode: str) -> pd.DataF
     return out.reset_index(drop=True)
 
 
+def osm_rail_km(net: Network, adcode: str) -> tuple[float, str]:
+    """Kilometres of OpenStreetMap rail inside boundary ``adcode`` and what they were measured on.
+
+    Uses ``rails/osm_rail.geojson`` (the whole OSM rail layer) when the bundle has it, else the
+    union of the ``osm-traced`` rail segments (``rail_segments.geojson``); parallel tracks of one
+    line count once either way (the layer has one line per railway).
+    """
+    import geopandas as gpd
+    import shapely
+
+    f = net.path / "rails" / "osm_rail.geojson"
+    if f.exists():
+        geoms, what = list(gpd.read_file(f).geometry), "rails/osm_rail.geojson"
+    else:
+        geoms, what = list(net._b.rail_geometry.values()), "the OSM-traced rail segments"
+    if not geoms:
+        return float("nan"), what
+    lines = gpd.GeoSeries([shapely.union_all(geoms)], crs="EPSG:4326").to_crs(METRIC_CRS)
+    poly = net.boundaries.loc[[adcode]].to_crs(METRIC_CRS).geometry.iloc[0]
+    return float(lines.intersection(poly).length.iloc[0] / 1000.0), what
+
+
 def check_mileage(net: Network, sel: ScenarioSelection) -> list[dict[str, Any]]:
     mg = net.goals.get("mileage")
     if not mg:
@@ -325,9 +352,14 @@ def check_mileage(net: Network, sel: ScenarioSelection) -> list[dict[str, Any]]:
         sub = table[table["mode"].isin(t["modes"])]
         val = float(sub.km.sum())
         per = "; ".join(f"{p} {k:.1f}" for p, k in zip(sub["project"], sub.km))
+        note = t.get("source", "")
+        if list(t["modes"]) == ["rail"]:
+            km, what = osm_rail_km(net, str(mg["boundary"]))
+            note = (f"OSM rail inside {mg['boundary']}: {km:.1f} km (all of {what}, every scenario); the library counts "
+                    f"{val:.1f} km for this scenario's lines; {note}")
         rows.append(_row(scenario=sel.name, goal=t["goal"], group="mileage", origin=str(mg["boundary"]), target=f"by {t.get('year', '')}",
                          measure="mileage", value=val, limit=float(t["target_km"]), unit="km", **{"pass": bool(val >= t["target_km"])},
-                         margin=val - float(t["target_km"]), expected=True, path=per, note=t.get("source", "")))
+                         margin=val - float(t["target_km"]), expected=True, path=per, note=note))
     return rows
 
 
@@ -356,6 +388,34 @@ def check_coverage(net: Network, sel: ScenarioSelection) -> list[dict[str, Any]]
                              measure="share", value=pshare, limit=100.0, unit="%", **{"pass": bool(pshare >= 100.0)}, margin=pshare - 100.0,
                              expected=True, path=f"population known for {int(known.sum())} of {len(towns)} places",
                              note="population-weighted over the places whose population is known"))
+    return rows
+
+
+def check_population(net: Network, sel: ScenarioSelection) -> list[dict[str, Any]]:
+    """People within ``limit_min`` of the origin (goals.yaml ``population_reached``), per profile.
+
+    An indicator: with no ``target_people`` it is reported with ``expected`` False (not a
+    pass/fail item). Only named scenarios are measured (it uses :meth:`Network.isochrones`).
+    """
+    pr = net.goals.get("population_reached")
+    if not pr or sel.name not in net.scenarios:
+        return []
+    from .accessibility import population_reached
+
+    limit = float(pr.get("limit_min", 60))
+    target = pr.get("target_people")
+    # the same cutoffs as the report's table, so that the two agree to the person
+    cuts = sorted({float(c) for c in (pr.get("report_cutoffs_min") or [])} | {limit})
+    df = population_reached(net, pr["origin"], cuts, scenarios=[sel.name], profiles=list(pr.get("profiles") or ["car"]),
+                            buffer_m=float(pr.get("buffer_m", 3000.0)))
+    rows = []
+    for r in df[df.cutoff_min == limit].itertuples():
+        ok = bool(target is not None and r.population >= float(target))
+        rows.append(_row(scenario=sel.name, goal="population", group=f"people within {limit:g} min", origin=pr["origin"],
+                         target=r.profile, measure=r.profile, value=float(r.population), limit=float(target) if target is not None else np.nan,
+                         unit="people", **{"pass": ok}, margin=float(r.population - float(target)) if target is not None else np.nan,
+                         expected=target is not None, path=f"{100 * r.share:.1f} % of the residents of the zone layer",
+                         note=str(pr.get("note", ""))))
     return rows
 
 
@@ -392,7 +452,7 @@ def check_grids(net: Network, sel: ScenarioSelection) -> list[dict[str, Any]]:
 def check_selection(net: Network, sel: ScenarioSelection, paths: bool = True, goals: tuple[str, ...] | None = None) -> pd.DataFrame:
     """Every goal for a resolved scenario selection (see :func:`check`)."""
     rows: list[dict[str, Any]] = []
-    want = set(goals) if goals else {"one-hour-circle", "rail-service", "301510", "mileage", "coverage", "grids"}
+    want = set(goals) if goals else {"one-hour-circle", "rail-service", "301510", "mileage", "coverage", "grids", "population"}
     if "one-hour-circle" in want:
         rows += check_one_hour(net, sel, paths)
     if "rail-service" in want:
@@ -405,6 +465,8 @@ def check_selection(net: Network, sel: ScenarioSelection, paths: bool = True, go
         rows += check_coverage(net, sel)
     if "grids" in want:
         rows += check_grids(net, sel)
+    if "population" in want:
+        rows += check_population(net, sel)
     _flag_uncertain(net, rows)
     df = pd.DataFrame(rows, columns=COLUMNS)
     df["pass"] = df["pass"].astype(bool)

@@ -30,8 +30,48 @@ MOTORWAY = {"motorway"}
 
 
 def _road_speed(modes: dict[str, Any], highway: str, design: float | None = None) -> float:
+    """Free-flow model speed (km/h) of an OSM class: design speed × operating factor."""
     c = modes["road"]["classes"][highway]
     return float(design if design is not None else c["design_speed_kmh"]) * float(c["operating_factor"])
+
+
+def _peak_factor(modes: dict[str, Any], highway: str) -> float:
+    """Peak-hour speed / free-flow speed of an OSM class (``peak_factor``, default 1)."""
+    return float(modes["road"]["classes"][highway].get("peak_factor") or 1.0)
+
+
+def connector_speeds(modes: dict[str, Any]) -> tuple[float, float]:
+    """Free-flow and peak speed (km/h) of place connectors: ``connector_class`` or ``connector_speed_kmh``."""
+    road = modes["road"]
+    cls = road.get("connector_class")
+    pf = _peak_factor(modes, cls) if cls else 1.0
+    if road.get("connector_speed_kmh") is not None:  # an explicit speed wins over the class
+        v = float(road["connector_speed_kmh"])
+        return v, v * pf
+    v = _road_speed(modes, cls)
+    return v, v * pf
+
+
+def urban_area_of(lon: np.ndarray, lat: np.ndarray, areas: Any) -> np.ndarray:
+    """The urban-area id (``zones/urban_areas.geojson``) containing each point, ``""`` outside all.
+
+    Parameters
+    ----------
+    lon, lat : numpy.ndarray
+        Points in degrees (EPSG:4326), e.g. edge midpoints.
+    areas : geopandas.GeoDataFrame or None
+        Polygons with an ``area`` column.
+    """
+    out = np.full(len(lon), "", dtype=object)
+    if areas is None or len(areas) == 0 or len(lon) == 0:
+        return out
+    import shapely
+
+    for aid, geom in zip(areas["area"], areas.geometry):
+        shapely.prepare(geom)
+        hit = shapely.contains_xy(geom, np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
+        out[hit & (out == "")] = aid
+    return out
 
 
 class _Snapper:
@@ -50,6 +90,21 @@ class _Snapper:
         d = haversine_km(lat, lon, self.local[:, 1], self.local[:, 0])
         order = np.argsort(d)[:k]
         return [(self.local_ids[i], float(d[i])) for j, i in enumerate(order) if j == 0 or d[i] <= max_km]
+
+    def sector_nearest(self, lon: float, lat: float, sectors: int, max_km: float) -> list[tuple[Any, float]]:
+        """The nearest local-road node in each of ``sectors`` equal compass sectors within ``max_km``,
+        plus the nearest node overall (whatever its distance)."""
+        if not self.local_ids:
+            return []
+        d = haversine_km(lat, lon, self.local[:, 1], self.local[:, 0])
+        ang = np.arctan2(self.local[:, 1] - lat, (self.local[:, 0] - lon) * np.cos(np.radians(lat)))
+        sec = np.floor((ang + np.pi) / (2 * np.pi) * sectors).astype(int) % sectors
+        out = {int(np.argmin(d))}
+        for k in range(sectors):
+            m = np.flatnonzero((sec == k) & (d <= max_km))
+            if len(m):
+                out.add(int(m[np.argmin(d[m])]))
+        return [(self.local_ids[i], float(d[i])) for i in sorted(out, key=lambda i: d[i])]
 
     def nearest(self, lon: float, lat: float, motorway: bool = False) -> tuple[Any, float] | None:
         ids, arr = (self.mw_ids, self.mw) if motorway else (self.local_ids, self.local)
@@ -79,15 +134,21 @@ def build_graph(b: Bundle, sel: ScenarioSelection, road_graph: nx.MultiDiGraph |
     motorway_nodes: set[Any] = set()
     ref_nodes: dict[str, Any] = {}
     toll_s = float(modes["road"]["ramp_toll_min"]) * 60.0
+    areas_cfg = modes["road"].get("areas") or {}
+    conn_v, conn_vp = connector_speeds(modes)
 
     def add_edge(u, v, *, length_m, time_s, mode, kind, link_id, project, status="existing", geometry=None,
-                 speed_kph=None, highway=None, both=False):
+                 speed_kph=None, highway=None, both=False, time_peak_s=None, speed_peak_kph=None, area=None):
         attrs = {"length": float(length_m), "travel_time": float(time_s), "mode": mode, "kind": kind,
-                 "link_id": link_id, "project": project, "status": status}
+                 "link_id": link_id, "project": project, "status": status,
+                 "travel_time_peak": float(time_s if time_peak_s is None else time_peak_s)}
         if speed_kph is not None:
             attrs["speed_kph"] = float(speed_kph)
+            attrs["speed_peak_kph"] = float(speed_kph if speed_peak_kph is None else speed_peak_kph)
         if highway is not None:
             attrs["highway"] = highway
+        if area:
+            attrs["area"] = area
         if geometry is not None:
             attrs["geometry"] = geometry
         G.add_edge(u, v, **attrs)
@@ -136,13 +197,24 @@ def build_graph(b: Bundle, sel: ScenarioSelection, road_graph: nx.MultiDiGraph |
                 motorway_nodes.update((nid[u], nid[v]))
             elif hw != "motorway_link":
                 local_nodes.update((nid[u], nid[v]))
+        keys = list(hw_of)
+        mid_lon = np.array([(coords[nid[u]][0] + coords[nid[v]][0]) / 2 for u, v, _ in keys])
+        mid_lat = np.array([(coords[nid[u]][1] + coords[nid[v]][1]) / 2 for u, v, _ in keys])
+        area_of = dict(zip(keys, urban_area_of(mid_lon, mid_lat, b.urban_areas)))
         for (u, v, k), hw in hw_of.items():
             d = road_graph.edges[u, v, k]
             speed = edge_speed_kph(hw, d.get("maxspeed"), modes)
+            peak = speed * _peak_factor(modes, hw)
+            area = area_of[(u, v, k)] if not hw.startswith("motorway") else ""
+            if area:
+                a = areas_cfg[area]
+                speed, peak = min(speed, float(a["free_flow_kmh"])), min(peak, float(a["peak_kmh"]))
             length = _edge_length_m(road_graph, u, v, d)
             tt = length / (speed / 3.6)
+            tp = length / (peak / 3.6)
             if hw == "motorway_link" and (nid[u] in local_nodes or nid[v] in local_nodes):
                 tt += toll_s
+                tp += toll_s
             geom = d.get("geometry")
             if isinstance(geom, str):
                 import shapely
@@ -150,7 +222,8 @@ def build_graph(b: Bundle, sel: ScenarioSelection, road_graph: nx.MultiDiGraph |
                 geom = shapely.from_wkt(geom)
             add_edge(nid[u], nid[v], length_m=length, time_s=tt, mode="expressway" if hw.startswith("motorway") else "road",
                      kind="ramp" if hw == "motorway_link" else "road", link_id=f"osm:{nid[u]}-{nid[v]}-{k}",
-                     project="osm-roads", geometry=geom, speed_kph=speed, highway=hw)
+                     project="osm-roads", geometry=geom, speed_kph=speed, highway=hw, time_peak_s=tp, speed_peak_kph=peak,
+                     area=area)
     else:
         rn = b.road_nodes
         lon = rn.lon.to_numpy()
@@ -163,20 +236,33 @@ def build_graph(b: Bundle, sel: ScenarioSelection, road_graph: nx.MultiDiGraph |
             if ref:
                 ref_nodes[str(ref)] = nid
         e = b.road_edges
-        active = e.project.isin(sel.projects) | e.project.str.startswith("junction:")
-        for u, v, length_km, hw, proj in zip(e.u[active], e.v[active], e.length_km[active], e.highway[active], e.project[active]):
+        active = (e.project.isin(sel.projects) | e.project.str.startswith("junction:")).to_numpy()
+        eu, ev = e.u.to_numpy()[active], e.v.to_numpy()[active]
+        mid_lon = (rn.lon.reindex(eu).to_numpy() + rn.lon.reindex(ev).to_numpy()) / 2
+        mid_lat = (rn.lat.reindex(eu).to_numpy() + rn.lat.reindex(ev).to_numpy()) / 2
+        e_area = urban_area_of(mid_lon, mid_lat, b.urban_areas)
+        for u, v, length_km, hw, proj, area in zip(eu, ev, e.length_km.to_numpy()[active], e.highway.to_numpy()[active],
+                                                   e.project.to_numpy()[active], e_area):
             spd_override = sel.speed_kmh.get(proj)
             design = None
             if proj in sel.corridor_design:
                 design = sel.corridor_design[proj]
             speed = spd_override if spd_override is not None else _road_speed(modes, hw, design if hw == "motorway" else None)
+            peak = speed * _peak_factor(modes, hw)
+            area = area if hw not in ("motorway", "motorway_link") else ""
+            if area and spd_override is None:
+                a = areas_cfg[area]
+                speed, peak = float(a["free_flow_kmh"]), float(a["peak_kmh"])
             tt = length_km * 3600.0 / speed
+            tp = length_km * 3600.0 / peak
             if hw == "motorway_link" and not proj.startswith("junction:"):
                 tt += toll_s
+                tp += toll_s
             mode = "expressway" if hw in ("motorway", "motorway_link") else "road"
             add_edge(int(u), int(v), length_m=length_km * 1000.0, time_s=tt, mode=mode,
                      kind="ramp" if hw == "motorway_link" else "road", link_id=f"road:{u}-{v}", project=proj,
-                     status=sel.status.get(proj, "existing"), speed_kph=speed, highway=hw, both=True)
+                     status=sel.status.get(proj, "existing"), speed_kph=speed, highway=hw, both=True,
+                     time_peak_s=tp, speed_peak_kph=peak, area=area)
             if hw == "motorway":
                 motorway_nodes.update((int(u), int(v)))
     snap = _Snapper(coords, motorway_nodes)
@@ -205,12 +291,13 @@ def build_graph(b: Bundle, sel: ScenarioSelection, road_graph: nx.MultiDiGraph |
         factor = (project["length_km"] / total) if project.get("length_km") and total > 0 else detour_default
         design = project.get("design_speed_kmh")
         speed = sel.speed_kmh.get(pid) or _road_speed(modes, hw, design)
+        peak = speed * _peak_factor(modes, hw)
         for k, (a, c, d_km) in enumerate(zip(ids[:-1], ids[1:], crow)):
             length_km = max(d_km * factor, 0.01)
             geom = LineString([coords[a], coords[c]])
             add_edge(a, c, length_m=length_km * 1000, time_s=length_km * 3600 / speed, mode="expressway" if is_expressway else "road",
                      kind="road", link_id=f"{pid}:{k}", project=pid, status=project["status"], geometry=geom,
-                     speed_kph=speed, highway=hw, both=True)
+                     speed_kph=speed, highway=hw, both=True, time_peak_s=length_km * 3600 / peak, speed_peak_kph=peak)
             if is_expressway:
                 motorway_nodes.update((a, c))
         for n, nid in zip(nodes, ids):
@@ -224,7 +311,9 @@ def build_graph(b: Bundle, sel: ScenarioSelection, road_graph: nx.MultiDiGraph |
                     if hit is not None:
                         tgt, dist = hit
                         length = max(dist * 1.2, 0.3)
-                        add_edge(nid, tgt, length_m=length * 1000, time_s=length * 3600 / _road_speed(modes, "motorway_link") + toll_s,
+                        rv = _road_speed(modes, "motorway_link")
+                        add_edge(nid, tgt, length_m=length * 1000, time_s=length * 3600 / rv + toll_s,
+                                 time_peak_s=length * 3600 / (rv * _peak_factor(modes, "motorway_link")) + toll_s,
                                  mode="expressway", kind="ramp", link_id=f"{pid}:ramp:{n['id']}", project=pid,
                                  status=project["status"], highway="motorway_link", both=True)
                 else:
@@ -232,7 +321,9 @@ def build_graph(b: Bundle, sel: ScenarioSelection, road_graph: nx.MultiDiGraph |
                     if hit is not None and hit[1] <= 3.0:
                         tgt, dist = hit
                         length = max(dist * 1.2, 0.3)
-                        add_edge(nid, tgt, length_m=length * 1000, time_s=length * 3600 / _road_speed(modes, "motorway_link"),
+                        rv = _road_speed(modes, "motorway_link")
+                        add_edge(nid, tgt, length_m=length * 1000, time_s=length * 3600 / rv,
+                                 time_peak_s=length * 3600 / (rv * _peak_factor(modes, "motorway_link")),
                                  mode="expressway", kind="ramp", link_id=f"{pid}:jct:{n['id']}", project=pid,
                                  status=project["status"], highway="motorway_link", both=True)
             elif not str(nid).startswith("place:"):
@@ -240,7 +331,7 @@ def build_graph(b: Bundle, sel: ScenarioSelection, road_graph: nx.MultiDiGraph |
                 if hit is not None:
                     tgt, dist = hit
                     length = max(dist * float(modes["road"]["connector_detour"]), 0.05)
-                    add_edge(nid, tgt, length_m=length * 1000, time_s=length * 3600 / float(modes["road"]["connector_speed_kmh"]),
+                    add_edge(nid, tgt, length_m=length * 1000, time_s=length * 3600 / conn_v, time_peak_s=length * 3600 / conn_vp,
                              mode="road", kind="connector", link_id=f"{pid}:conn:{n['id']}", project=pid,
                              status=project["status"], both=True)
 
@@ -255,20 +346,30 @@ def build_graph(b: Bundle, sel: ScenarioSelection, road_graph: nx.MultiDiGraph |
 
     # ---------------------------------------------------------------- places
     det = float(modes["road"]["connector_detour"])
-    csp = float(modes["road"]["connector_speed_kmh"])
+    road_cfg = modes["road"]
+    sectors = int(road_cfg.get("connector_sectors") or 0)
+    max_km = float(road_cfg.get("connector_max_km", 5.0))
+    place_area = dict(zip(b.places.index, urban_area_of(b.places.lon.to_numpy(), b.places.lat.to_numpy(), b.urban_areas)))
     for pid, p in b.places.iterrows():
         n = f"place:{pid}"
         add_node(n, p.lon, p.lat, place=pid, kind=p.kind, name=p.name_en, layer="place")
+        # inside an urban core the local roads run no faster than the core's network speeds
+        pa = areas_cfg.get(place_area[pid]) if place_area[pid] else None
+        cv = min(conn_v, float(pa["free_flow_kmh"])) if pa else conn_v
+        cvp = min(conn_vp, float(pa["peak_kmh"])) if pa else conn_vp
         G.nodes[n].update(place=pid, kind=p.kind, name=p.name_en)
-        # The main-road layer has no local streets: a place reaches the k nearest main-road nodes
-        # within connector_max_km (always the nearest) over local streets (detour × speed).
-        for tgt, dist in snap.k_nearest(p.lon, p.lat, int(modes["road"].get("connector_count", 3)),
-                                        float(modes["road"].get("connector_max_km", 5.0))):
+        # The main-road layer has no local streets: a place reaches main-road nodes over local roads
+        # (straight line × connector_detour at the connector speed): the nearest node in each compass
+        # sector within connector_max_km (always the nearest node), or the k nearest (connector_count).
+        targets = (snap.sector_nearest(p.lon, p.lat, sectors, max_km) if sectors
+                   else snap.k_nearest(p.lon, p.lat, int(road_cfg.get("connector_count", 3)), max_km))
+        for tgt, dist in targets:
             length = max(dist * det, 0.05)
             # a connector to a planned link's own node exists only when that link is in service
             owner = node_project.get(tgt, "osm-roads")
-            add_edge(n, tgt, length_m=length * 1000, time_s=length * 3600 / csp, mode="road", kind="connector",
-                     link_id=f"connector:{pid}:{tgt}", project=owner, both=True)
+            add_edge(n, tgt, length_m=length * 1000, time_s=length * 3600 / cv, time_peak_s=length * 3600 / cvp,
+                     mode="road", kind="connector", link_id=f"connector:{pid}:{tgt}", project=owner, both=True,
+                     speed_kph=cv, speed_peak_kph=cvp, area=place_area[pid] or None)
 
     # ---------------------------------------------------------------- waterways
     wcfg = modes.get("waterway", {})

@@ -43,7 +43,7 @@ ALWAYS_ON_PROJECTS = {"osm-roads"}
 SCENARIO_KEYS = {"description", "opened_by", "plan_by", "all", "extends", "add", "remove", "speed_kmh", "timetable", "services",
                  "remove_services"}
 #: Keys of a profile routed on the timetable (``router: timetable``), see profiles.yaml.
-TIMETABLE_PROFILE_KEYS = {"description", "router", "measure", "statistic", "access_profile", "access_max_min", "egress_max_min"}
+TIMETABLE_PROFILE_KEYS = {"description", "router", "measure", "statistic", "access_profile", "access_max_min", "egress_max_min", "period"}
 TIMETABLE_MEASURES = {"fastest-of-day", "window"}
 _COMMON_KEYS = {"id", "name_en", "name_zh", "status", "opened", "opened_note", "plan_year", "source", "role", "geometry",
                 "length_km", "in_boundary_km", "in_boundary_source", "nodes", "lanes", "design_speed_kmh"}
@@ -97,6 +97,8 @@ class Bundle:
     transit: TransitConfig = field(default_factory=TransitConfig)
     services: list[dict[str, Any]] = field(default_factory=list)
     scenario_timetables: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: urban-core polygons (``zones/urban_areas.geojson``: ``area`` id, EPSG:4326), or None
+    urban_areas: gpd.GeoDataFrame | None = None
 
 
 # --------------------------------------------------------------------------- small readers
@@ -575,7 +577,7 @@ def _validate_modes(f: Path, modes: dict[str, Any]) -> None:
     if modes["road"].get("default_class") not in (modes["road"].get("classes") or {}):
         raise NetworkDataError(str(f), "road.default_class", "is not one of road.classes", "name a class of road.classes")
     _number(modes["road"].get("ramp_toll_min"), f, "road.ramp_toll_min", "ramp_toll_min", minimum=0)
-    _number(modes["road"].get("connector_speed_kmh"), f, "road.connector_speed_kmh", "connector_speed_kmh", positive=True)
+    _validate_road_speeds(f, modes["road"])
     _detour(modes["road"].get("connector_detour"), f, "road.connector_detour", "connector_detour")
     if modes["road"].get("schematic_detour") is not None:
         _detour(modes["road"]["schematic_detour"], f, "road.schematic_detour", "schematic_detour")
@@ -601,6 +603,51 @@ def _validate_modes(f: Path, modes: dict[str, Any]) -> None:
             minimum=0, allow_none=True)
     for cls, d in (modes.get("waterway", {}).get("classes") or {}).items():
         _number(d.get("speed_kmh"), f, f"waterway.classes.{cls}", "speed_kmh", positive=True)
+
+
+def _validate_road_speeds(f: Path, road: dict[str, Any]) -> None:
+    """Peak factors, urban-area speeds and the connector speed (a class or a number) of ``modes.yaml``."""
+    classes = road.get("classes") or {}
+    for cls, d in classes.items():
+        pf = _number(d.get("peak_factor"), f, f"road.classes.{cls}", "peak_factor", positive=True, allow_none=True)
+        if pf is not None and pf > 1:
+            raise NetworkDataError(str(f), f"road.classes.{cls}", f"peak_factor {pf:g} is above 1",
+                                   "give peak speed / free-flow speed as a fraction (0.85, not 85)")
+    for aid, a in _mapping(road.get("areas") or {}, f, "road.areas").items():
+        _mapping(a, f, f"road.areas.{aid}")
+        ff = _number(a.get("free_flow_kmh"), f, f"road.areas.{aid}", "free_flow_kmh", positive=True)
+        pk = _number(a.get("peak_kmh"), f, f"road.areas.{aid}", "peak_kmh", positive=True)
+        if pk is not None and ff is not None and pk > ff:
+            raise NetworkDataError(str(f), f"road.areas.{aid}", f"peak_kmh {pk:g} is above free_flow_kmh {ff:g}",
+                                   "peak speeds cannot exceed free-flow speeds; check the two values")
+    if road.get("connector_class") is not None and road["connector_class"] not in classes:
+        raise NetworkDataError(str(f), "road.connector_class", f"{road['connector_class']!r} is not one of road.classes",
+                               f"name a class of road.classes ({sorted(classes)}) or give connector_speed_kmh")
+    _number(road.get("connector_speed_kmh"), f, "road.connector_speed_kmh", "connector_speed_kmh", positive=True,
+            allow_none=road.get("connector_class") is not None)
+    for key in ("connector_max_km", "connector_sectors", "connector_count"):
+        _number(road.get(key), f, f"road.{key}", key, positive=True, allow_none=True)
+
+
+def _load_urban_areas(root: Path, modes: dict[str, Any]) -> gpd.GeoDataFrame | None:
+    """``zones/urban_areas.geojson`` (optional): one polygon per ``modes.yaml`` ``road.areas`` id."""
+    f = root / "zones" / "urban_areas.geojson"
+    if not f.exists():
+        return None
+    try:
+        z = gpd.read_file(f)
+    except Exception as exc:  # noqa: BLE001 - any reader failure is a data error here
+        raise NetworkDataError(str(f), "file", f"cannot be read ({exc})", "rebuild it with networks/build/build_bundle.py") from None
+    if "area" not in z.columns:
+        raise NetworkDataError(str(f), "properties", "features lack 'area'", "give each polygon the id of a modes.yaml road.areas entry")
+    known = set(modes["road"].get("areas") or {})
+    for a in z["area"]:
+        if a not in known:
+            raise NetworkDataError(str(f), f"area {a!r}", "has no speeds in modes.yaml road.areas",
+                                   f"add road.areas.{a} (free_flow_kmh, peak_kmh, source) or remove the polygon")
+    if z.crs is None or z.crs.to_epsg() != 4326:
+        raise NetworkDataError(str(f), "crs", f"is {z.crs}, not WGS84", "reproject to EPSG:4326")
+    return z
 
 
 def _validate_profiles(f: Path, profiles: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -650,6 +697,8 @@ def _timetable_profile(f: Path, rec: str, p: dict[str, Any], profiles: dict[str,
         ap = p.setdefault("access_profile", "car")
         if ap not in profiles or profiles[ap].get("router") is not None:
             raise NetworkDataError(str(f), rec, f"access_profile {ap!r} is not a road profile of this file", "name a road profile such as car")
+        if p.setdefault("period", "free-flow") not in ("free-flow", "peak"):
+            raise NetworkDataError(str(f), rec, f"period {p['period']!r} is unknown", "use 'free-flow' or 'peak'")
         for key in ("access_max_min", "egress_max_min"):
             p[key] = _number(p.get(key, 90), f, rec, key, positive=True)
             if p[key] > 600:
@@ -833,6 +882,7 @@ def read_bundle(path: str | Path | None = None) -> Bundle:
     goals = _read_yaml(goals_f, required=False) or {}
     b = Bundle(root, area, places, rail_lines, rail_geometry, corridors, trunk, channels, road_nodes, road_edges,
                boundaries, sc["scenarios"], goals, modes, profiles)
+    b.urban_areas = _load_urban_areas(root, modes)
     b.projects = _build_projects(b)
     _validate_road_projects(b)
     _validate_scenarios(b, sc_f)

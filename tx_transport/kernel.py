@@ -26,17 +26,32 @@ def board_penalty_s(profile: dict[str, Any]) -> float:
     return float(profile.get("board_once_penalty_min") or 0.0) * 60.0
 
 
-def profile_weight(data: dict[str, Any], profile: dict[str, Any]) -> float | None:
+#: Car-time periods: ``free-flow`` (``travel_time``) and ``peak`` (``travel_time_peak``).
+PERIODS = ("free-flow", "peak")
+
+
+def time_key(period: str = "free-flow") -> str:
+    """The edge attribute holding the travel time (s) of ``period``."""
+    if period not in PERIODS:
+        from .errors import QueryError
+
+        raise QueryError(f"unknown period {period!r}; use one of {', '.join(PERIODS)}")
+    return "travel_time" if period == "free-flow" else "travel_time_peak"
+
+
+def profile_weight(data: dict[str, Any], profile: dict[str, Any], period: str = "free-flow") -> float | None:
     """Travel time (s) of an edge under a profile, or ``None`` when the profile cannot use it.
 
     ``rail_board`` edges include the profile's boarding penalty; :meth:`CompiledGraph.dijkstra`
-    refunds it on the first boarding of a trip.
+    refunds it on the first boarding of a trip. ``period`` picks the free-flow or peak time
+    (edges without a peak time use their free-flow time).
     """
     kind = data.get("kind")
     if kind not in profile["use"]:
         return None
     cost = (profile.get("cost") or {}).get(kind, "base")
-    w = float(data["travel_time"]) if cost == "base" else float(cost) * 60.0
+    base = data.get(time_key(period), data["travel_time"])
+    w = float(base) if cost == "base" else float(cost) * 60.0
     if kind == "rail_board":
         w += board_penalty_s(profile)
     return w
@@ -132,13 +147,14 @@ class CompiledGraph:
     edge_board: np.ndarray | None = None
 
     @classmethod
-    def from_graph(cls, G: nx.MultiDiGraph, profile: dict[str, Any], scenario: str = "", profile_name: str = "") -> CompiledGraph:
+    def from_graph(cls, G: nx.MultiDiGraph, profile: dict[str, Any], scenario: str = "", profile_name: str = "",
+                   period: str = "free-flow") -> CompiledGraph:
         """Compile a graph directly (every edge usable under ``profile``, whatever its project)."""
         nodes = list(G.nodes)
         index = {n: i for i, n in enumerate(nodes)}
         rows: list[tuple[int, int, float, bool, bool]] = []
         for a, b, d in G.edges(data=True):
-            w = profile_weight(d, profile)
+            w = profile_weight(d, profile, period)
             if w is None:
                 continue
             sample = d.get("kind") in ("road", "connector") and d.get("highway") != "motorway" and d.get("mode") == "road"
@@ -244,6 +260,8 @@ class EdgeTable:
     decel: np.ndarray
     supplement: np.ndarray
     speed_kph: np.ndarray | None = None
+    time_peak_s: np.ndarray | None = None
+    speed_peak_kph: np.ndarray | None = None
 
     @classmethod
     def from_graph(cls, G: nx.MultiDiGraph) -> EdgeTable:
@@ -271,6 +289,8 @@ class EdgeTable:
             np.array(get("decel_ms2", np.nan), dtype=float),
             np.array(get("supplement", 1.0), dtype=float),
             np.array(get("speed_kph", np.nan), dtype=float),
+            np.array([d.get("travel_time_peak", d["travel_time"]) for _, _, d in rows], dtype=float),
+            np.array([d.get("speed_peak_kph", d.get("speed_kph", np.nan)) for _, _, d in rows], dtype=float),
         )
 
     def _codes(self) -> tuple[list[str], np.ndarray, list[str], np.ndarray, np.ndarray]:
@@ -285,24 +305,31 @@ class EdgeTable:
         return cached
 
     def compile(self, projects: Iterable[str], profile: dict[str, Any], speed_kmh: dict[str, float] | None = None,
-                scenario: str = "", profile_name: str = "") -> CompiledGraph:
+                scenario: str = "", profile_name: str = "", period: str = "free-flow") -> CompiledGraph:
         """Compile the edges of ``projects`` under ``profile`` (vectorised; ~10 ms).
 
         Scenario speed overrides (``speed_kmh``, by project) change the running time of the
         project's road, waterway and rail-run edges (fixed parts such as locks are kept); the
-        profile's ``cost`` then replaces the time of whole edge kinds.
+        profile's ``cost`` then replaces the time of whole edge kinds. ``period`` (``free-flow``
+        or ``peak``) picks the road times; at the peak an overridden road runs at the override
+        × the edge's own peak/free-flow speed ratio.
         """
+        peak = time_key(period) == "travel_time_peak" and self.time_peak_s is not None
         proj_names, proj_code, kind_names, kind_code, always = self._codes()
         wanted = set(projects)
         use = set(profile["use"])
         want_p = np.array([i for i, n in enumerate(proj_names) if n in wanted], dtype=np.int64)
         want_k = np.array([i for i, n in enumerate(kind_names) if n in use], dtype=np.int64)
         m = (np.isin(proj_code, want_p) | always) & np.isin(kind_code, want_k)
-        t = self.time_s.copy()
+        t = (self.time_peak_s if peak else self.time_s).copy()
+        spd_arr = self.speed_peak_kph if peak else self.speed_kph
         for proj, spd in (speed_kmh or {}).items():
             for i in np.flatnonzero(m & (self.project == proj)):
-                t[i] = override_time_s(str(self.kind[i]), float(t[i]), float(self.length_m[i]), spd,
-                                       None if self.speed_kph is None else float(self.speed_kph[i]),
+                v0 = None if spd_arr is None else float(spd_arr[i])
+                ratio = 1.0
+                if peak and self.speed_kph is not None and np.isfinite(self.speed_kph[i]) and v0 and np.isfinite(v0):
+                    ratio = v0 / float(self.speed_kph[i])
+                t[i] = override_time_s(str(self.kind[i]), float(t[i]), float(self.length_m[i]), spd * ratio, v0,
                                        float(self.accel[i]), float(self.decel[i]), float(self.supplement[i]))
         for k, c in (profile.get("cost") or {}).items():
             if c != "base":

@@ -22,7 +22,7 @@ from .geo import WGS84, haversine_km
 from .graph import build_graph
 from .io import Bundle, read_bundle
 from .isochrones import isochrone_polygons
-from .kernel import EPS_S, CompiledGraph, EdgeTable, override_time_s, profile_graph, profile_weight
+from .kernel import EPS_S, CompiledGraph, EdgeTable, override_time_s, profile_graph, profile_weight, time_key
 from .scenario import ScenarioSelection, resolve_scenario
 from .transit.layer import TransitLayer
 from .transit.raptor import CompiledTimetable
@@ -272,27 +272,28 @@ class Network:
         return H
 
     def compiled(self, scenario: str | None = None, profile: str = "car", *,
-                 selection: ScenarioSelection | None = None) -> CompiledGraph:
-        """The compiled kernel for a scenario and profile (cached).
+                 selection: ScenarioSelection | None = None, period: str = "free-flow") -> CompiledGraph:
+        """The compiled kernel for a scenario, profile and car-time ``period`` (cached).
 
         ``selection`` lets the comparison code compile a modified project set without a
-        scenario entry; it is not cached.
+        scenario entry; it is not cached. ``period``: ``"free-flow"`` or ``"peak"`` road times.
         """
         prof = self._profile(profile)
+        time_key(period)  # validates the period
         if selection is not None:
-            skey = (frozenset(selection.projects), tuple(sorted(selection.speed_kmh.items())), profile)
+            skey = (frozenset(selection.projects), tuple(sorted(selection.speed_kmh.items())), profile, period)
             hit = self._selection_cache.get(skey)
             if hit is None:
-                hit = self._edges.compile(selection.projects, prof, selection.speed_kmh, selection.name, profile)
+                hit = self._edges.compile(selection.projects, prof, selection.speed_kmh, selection.name, profile, period)
                 if len(self._selection_cache) >= 64:
                     self._selection_cache.pop(next(iter(self._selection_cache)))
                 self._selection_cache[skey] = hit
             return hit
         name = self._scenario_name(scenario)
-        key = (name, profile)
+        key = (name, profile) if period == "free-flow" else (name, profile, period)
         if key not in self._compiled:
             sel = self.selection(name)
-            self._compiled[key] = self._edges.compile(sel.projects, prof, sel.speed_kmh, name, profile)
+            self._compiled[key] = self._edges.compile(sel.projects, prof, sel.speed_kmh, name, profile, period)
         return self._compiled[key]
 
     # ------------------------------------------------------------------ origin resolution
@@ -377,7 +378,7 @@ class Network:
     # ------------------------------------------------------------------ queries
     def travel_times(self, origins: Iterable[Origin] | Origin | None = None, destinations: Iterable[Origin] | Origin | None = None,
                      *, scenario: str | None = None, profile: str = "car", cutoff_min: float | None = None,
-                     statistic: str | None = None) -> pd.DataFrame:
+                     statistic: str | None = None, period: str | None = None) -> pd.DataFrame:
         """Travel-time table in minutes.
 
         Parameters
@@ -391,6 +392,10 @@ class Network:
             For window profiles (``door-to-door``): how the per-minute times of the departure
             window are reduced — ``median`` (the profile's default), ``min``, ``mean``, ``max`` or a
             percentile ``p5`` … ``p95``. See :meth:`transit_table` for all of them at once.
+        period : {"free-flow", "peak"}, optional
+            Road times at free flow or at the weekday commute peak (``modes.yaml``). Default:
+            free flow for road profiles; the profile's own ``period`` for door to door (its
+            departure window is the morning peak).
 
         Returns
         -------
@@ -402,8 +407,8 @@ class Network:
             leaving at each minute of the departure window (transit.yaml) by car + train or car.
         """
         if self._is_timetable(profile):
-            return self._timetable_times(origins, destinations, self.selection(scenario), profile, cutoff_min, statistic)
-        cg = self.compiled(scenario, profile)
+            return self._timetable_times(origins, destinations, self.selection(scenario), profile, cutoff_min, statistic, period)
+        cg = self.compiled(scenario, profile, period=period or "free-flow")
         o_list = self._as_list(origins)
         d_list = self._as_list(destinations)
         o_res = [self._resolve(o, profile) for o in o_list]
@@ -427,8 +432,10 @@ class Network:
         return list(x)  # type: ignore[arg-type]
 
     def route(self, from_id: Origin, to_id: Origin, *, scenario: str | None = None, profile: str = "car",
-              depart_at: str | None = None) -> Route:
+              depart_at: str | None = None, period: str | None = None) -> Route:
         """The fastest route between two places (or points) with its legs by mode.
+
+        ``period`` (``"free-flow"`` or ``"peak"``) picks the road times.
 
         Raises
         ------
@@ -440,8 +447,8 @@ class Network:
         """
         name = self._scenario_name(scenario)
         if self._is_timetable(profile):
-            return self._timetable_route(from_id, to_id, name, profile, depart_at)
-        cg = self.compiled(name, profile)
+            return self._timetable_route(from_id, to_id, name, profile, depart_at, period)
+        cg = self.compiled(name, profile, period=period or "free-flow")
         (o_key, o_node), (t_key, t_node) = self._resolve(from_id, profile), self._resolve(to_id, profile)
         s, t = self._idx(cg, [o_node, t_node])
         dist, pred = cg.dijkstra(np.array([s]), return_predecessors=True)
@@ -452,7 +459,7 @@ class Network:
             path_idx.append(int(pred[0, path_idx[-1]]))
         path_idx.reverse()
         nodes = [cg.nodes[i] for i in path_idx]
-        return self._route_from_nodes(o_key, t_key, name, profile, nodes)
+        return self._route_from_nodes(o_key, t_key, name, profile, nodes, period or "free-flow")
 
     def _unreachable_msg(self, o: str, t: str, scenario: str, profile: str, cg: CompiledGraph, s: int, tgt: int) -> str:
         out_deg = np.diff(cg.indptr)
@@ -465,11 +472,12 @@ class Network:
         return (f"no path from {o!r} to {t!r} in scenario {scenario!r} with profile {profile!r}.{why} "
                 f"Try another profile or scenario.")
 
-    def _route_from_nodes(self, o_key: str, t_key: str, scenario: str, profile: str, nodes: list[Hashable]) -> Route:
+    def _route_from_nodes(self, o_key: str, t_key: str, scenario: str, profile: str, nodes: list[Hashable],
+                          period: str = "free-flow") -> Route:
         G = self._full_graph
         prof = self._profile(profile)
         sel = self.selection(scenario)
-        cg = self.compiled(scenario, profile)
+        cg = self.compiled(scenario, profile, period=period)
         idx = self._node_index if cg.nodes is self._edges.nodes else {n: i for i, n in enumerate(cg.nodes)}
         # edge times exactly as compiled (speed overrides applied)
         mat = cg.matrix
@@ -487,7 +495,7 @@ class Network:
                 if not (p in sel.projects or str(p).startswith("junction:")) or d["kind"] not in prof["use"]:
                     continue
                 d = _in_scenario(d, sel)
-                dw = profile_weight(d, prof)
+                dw = profile_weight(d, prof, period)
                 if dw is not None and dw < best_w:
                     best, best_w = d, dw
             assert best is not None
@@ -557,7 +565,7 @@ class Network:
 
     def isochrones(self, origins: Iterable[Origin] | Origin, cutoffs: Sequence[float] = (15, 30, 45, 60), *,
                    scenario: str | None = None, profile: str = "car", buffer_m: float = 1000.0,
-                   resolution_m: float = 250.0, statistic: str | None = None) -> gpd.GeoDataFrame:
+                   resolution_m: float = 250.0, statistic: str | None = None, period: str | None = None) -> gpd.GeoDataFrame:
         """Nested isochrone polygons from one or several origins.
 
         Parameters
@@ -571,6 +579,8 @@ class Network:
             Area within this distance (m) of a reached road (or reached station/place) counts.
         resolution_m : float, default 250
             Grid size (m) of the time surface the bands are contoured from.
+        period : {"free-flow", "peak"}, default ``"free-flow"``
+            Road times at free flow or at the weekday commute peak.
 
         Returns
         -------
@@ -590,17 +600,17 @@ class Network:
             prof = self._profile(profile)
             if prof["measure"] != "window":
                 raise QueryError(f"profile {profile!r} runs station to station and has no area; use the door-to-door profile for isochrones")
-            k = self.door_to_door(scenario, profile=profile)
+            k = self.door_to_door(scenario, profile=profile, period=period)
             cg = k.car
             src = self._idx(cg, [n for _, n in res])
             dist = np.min(k.times(src, statistic=statistic or prof.get("statistic", "median")), axis=0)
             dist[dist > limit] = np.inf
         else:
-            cg = self.compiled(scenario, profile)
+            cg = self.compiled(scenario, profile, period=period or "free-flow")
             src = self._idx(cg, [n for _, n in res])
             dist = cg.dijkstra(src, limit_s=limit, min_only=True)
         gdf = isochrone_polygons(cg, np.asarray(dist), cut, buffer_m=buffer_m, resolution_m=resolution_m)
-        gdf.attrs.update(origins=[k for k, _ in res], scenario=self._scenario_name(scenario), profile=profile)
+        gdf.attrs.update(origins=[k for k, _ in res], scenario=self._scenario_name(scenario), profile=profile, period=period)
         return gdf
 
     # ------------------------------------------------------------------ timetables
@@ -629,16 +639,18 @@ class Network:
         return self._transit.compiled(selection or self.selection(scenario))
 
     def door_to_door(self, scenario: str | None = None, *, profile: str = "door-to-door",
-                     selection: ScenarioSelection | None = None) -> DoorToDoorKernel:
+                     selection: ScenarioSelection | None = None, period: str | None = None) -> DoorToDoorKernel:
         """The door-to-door kernel of a scenario: road access/egress composed with the timetable
-        (:class:`~tx_transport.doortodoor.DoorToDoorKernel`; cached, picklable)."""
+        (:class:`~tx_transport.doortodoor.DoorToDoorKernel`; cached, picklable). Road legs use
+        ``period`` (default: the profile's ``period``, else free flow)."""
         prof = self._profile(profile)
         if prof.get("router") != "timetable" or prof.get("measure") != "window":
             raise QueryError(f"profile {profile!r} is not a door-to-door (window) profile")
         sel = selection or self.selection(scenario)
         ct = self._transit.compiled(sel)
-        car = self.compiled(selection=sel, profile=prof["access_profile"]) if selection is not None else \
-            self.compiled(sel.name, prof["access_profile"])
+        period = period or prof.get("period", "free-flow")
+        car = self.compiled(selection=sel, profile=prof["access_profile"], period=period) if selection is not None else \
+            self.compiled(sel.name, prof["access_profile"], period=period)
         key = (id(ct), id(car), profile)
         k = self._d2d.get(key)
         if k is None:
@@ -666,7 +678,9 @@ class Network:
         rows = []
         road = self._road_node_table(car)
         det = float(self._b.modes["road"]["connector_detour"])
-        spd = float(self._b.modes["road"]["connector_speed_kmh"])
+        from .graph import connector_speeds
+
+        spd = connector_speeds(self._b.modes)[0]
         stops = self._transit_stops_table()
         lim = self._b.transit.stop_join_max_km
         box = (road[1].min(), road[1].max(), road[2].min(), road[2].max()) if len(road[0]) else None
@@ -729,11 +743,11 @@ class Network:
         return ct.stop_index(pid)
 
     def _place_times(self, sel: ScenarioSelection, profile: str, origins: Sequence[str], targets: Sequence[str],
-                     statistic: str | None = None) -> np.ndarray:
+                     statistic: str | None = None, period: str | None = None) -> np.ndarray:
         """Minutes from place ids to place ids under a (possibly modified) scenario selection; NaN unreachable."""
         if self._is_timetable(profile):
-            return self._timetable_times(list(origins), list(targets), sel, profile, None, statistic).to_numpy()
-        cg = self.compiled(selection=sel, profile=profile)
+            return self._timetable_times(list(origins), list(targets), sel, profile, None, statistic, period).to_numpy()
+        cg = self.compiled(selection=sel, profile=profile, period=period or "free-flow")
         src = self._idx(cg, [f"place:{o}" for o in origins])
         dst = self._idx(cg, [f"place:{t}" for t in targets])
         d = np.asarray(cg.dijkstra(src))[:, dst] / 60.0
@@ -742,7 +756,7 @@ class Network:
 
 
     def _timetable_times(self, origins: Any, destinations: Any, sel: ScenarioSelection, profile: str,
-                         cutoff_min: float | None, statistic: str | None) -> pd.DataFrame:
+                         cutoff_min: float | None, statistic: str | None, period: str | None = None) -> pd.DataFrame:
         prof = self._profile(profile)
         o_res = [self._resolve(o, profile) for o in self._as_list(origins)]
         d_res = [self._resolve(d, profile) for d in self._as_list(destinations)]
@@ -758,7 +772,7 @@ class Network:
                     vals = np.where(di >= 0, F[r, np.maximum(di, 0)], np.inf) / 60.0
                     tab[i] = np.where(np.isfinite(vals), vals, np.nan)
         else:
-            k = self.door_to_door(profile=profile, selection=sel)
+            k = self.door_to_door(profile=profile, selection=sel, period=period)
             stat = statistic or prof.get("statistic", "median")
             src = self._idx(k.car, [n for _, n in o_res])
             dst = self._idx(k.car, [n for _, n in d_res])
@@ -788,7 +802,8 @@ class Network:
 
     def transit_table(self, origins: Iterable[Origin] | Origin | None = None, destinations: Iterable[Origin] | Origin | None = None,
                       *, scenario: str | None = None, profile: str = "door-to-door",
-                      percentiles: Sequence[int] = (5, 25, 50, 75, 95), selection: ScenarioSelection | None = None) -> pd.DataFrame:
+                      percentiles: Sequence[int] = (5, 25, 50, 75, 95), selection: ScenarioSelection | None = None,
+                      period: str | None = None) -> pd.DataFrame:
         """Everything the timetable says about each origin–destination pair, one row per pair.
 
         Columns: ``origin``, ``destination``, ``fastest_rail_min`` (fastest scheduled journey of the
@@ -800,7 +815,7 @@ class Network:
         """
         sel = selection or self.selection(scenario)
         ct = self._transit.compiled(sel)
-        k = self.door_to_door(profile=profile, selection=sel)
+        k = self.door_to_door(profile=profile, selection=sel, period=period)
         o_res = [self._resolve(o, profile) for o in self._as_list(origins)]
         d_res = [self._resolve(d, profile) for d in self._as_list(destinations)]
         dst = self._idx(k.car, [n for _, n in d_res])
@@ -890,7 +905,8 @@ class Network:
                 coords += pts if not coords else pts[1:]
         return rows, coords
 
-    def _timetable_route(self, from_id: Origin, to_id: Origin, scenario: str, profile: str, depart_at: Any) -> Route:
+    def _timetable_route(self, from_id: Origin, to_id: Origin, scenario: str, profile: str, depart_at: Any,
+                         period: str | None = None) -> Route:
         from .transit.timetable import parse_clock
 
         prof = self._profile(profile)
@@ -935,7 +951,8 @@ class Network:
             return Route(o_key, t_key, scenario, profile, (arr - dep0) / 60.0, float(df.length_km.sum()), df, geom, nodes,
                          depart=clock(dep0), arrive=clock(arr), note=note)
         # door to door
-        k = self.door_to_door(profile=profile, selection=sel)
+        k = self.door_to_door(profile=profile, selection=sel, period=period)
+        period = period or prof.get("period", "free-flow")
         if t0 is not None:
             k = dataclasses.replace(k, window_start_s=int(t0), window_end_s=int(t0), _cache=k._cache)
         src = int(self._idx(k.car, [o_node])[0])
@@ -952,7 +969,7 @@ class Network:
             j = 0
         t_dep = float(mins[j])
         if not info["rail_better"][j, 0]:
-            r = self.route(from_id, to_id, scenario=scenario, profile=prof["access_profile"])
+            r = self.route(from_id, to_id, scenario=scenario, profile=prof["access_profile"], period=period)
             r.profile, r.depart, r.arrive = profile, clock(t_dep), clock(t_dep + r.time_min * 60.0)
             r.note = f"the car alone is fastest leaving at {clock(t_dep)}" + (" (the window's median minute)" if depart_at is None else "")
             return r
@@ -968,7 +985,7 @@ class Network:
         acc_nodes = self._car_nodes(k.car, src, int(k.stop_node[a]))
         t_clock = t_dep
         if len(acc_nodes) >= 2:
-            car_r = self._route_from_nodes(o_key, str(ct.stop_ids[a]), scenario, prof["access_profile"], acc_nodes)
+            car_r = self._route_from_nodes(o_key, str(ct.stop_ids[a]), scenario, prof["access_profile"], acc_nodes, period)
             for leg in car_r.legs.to_dict("records"):
                 leg.update(train="", dep=clock(t_clock), arr=clock(t_clock + leg["time_min"] * 60.0), stops=0)
                 t_clock += leg["time_min"] * 60.0
@@ -997,7 +1014,7 @@ class Network:
         t_clock = arr_b + k.exit_s
         eg_nodes = self._car_nodes(k.car, int(k.stop_node[b]), tgt)
         if len(eg_nodes) >= 2:
-            car_r = self._route_from_nodes(str(ct.stop_ids[b]), t_key, scenario, prof["access_profile"], eg_nodes)
+            car_r = self._route_from_nodes(str(ct.stop_ids[b]), t_key, scenario, prof["access_profile"], eg_nodes, period)
             for leg in car_r.legs.to_dict("records"):
                 leg.update(train="", dep=clock(t_clock), arr=clock(t_clock + leg["time_min"] * 60.0), stops=0)
                 t_clock += leg["time_min"] * 60.0

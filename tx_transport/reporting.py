@@ -83,9 +83,33 @@ def headline(goals: pd.DataFrame) -> pd.DataFrame:
     for r in sub.itertuples():
         rows.append({"goal": "coverage", "measure": f"towns ≤ 60 min of {r.target} (door to door)", "target": "100 %",
                      "result": f"{r.value:.0f} %", "met": bool(r._10)})
+    for r in g[g.goal == "population"].itertuples():
+        rows.append({"goal": "population reached", "measure": f"{r.group} of {r.origin} ({r.target})",
+                     "target": "indicator" if not r.expected else f"≥ {r.limit / 1e6:.2f} M",
+                     "result": f"{r.value / 1e6:.2f} M people", "met": bool(r._10) if r.expected else None})
     out = pd.DataFrame(rows, columns=["goal", "measure", "target", "result", "met"])
-    out["met"] = np.where(out["met"], "yes", "no")
+    out["met"] = [("—" if m is None else "yes" if m else "no") for m in out["met"]]
     return out
+
+
+def population_table(net: Network, scenarios: list[str]) -> pd.DataFrame:
+    """People within 30/60/90 min (goals.yaml ``population_reached``) per scenario and profile, wide.
+
+    Rows: scenario × profile; columns: millions of people per cutoff (areal weighting of the 2020
+    census by county, :func:`tx_transport.population_reached`).
+    """
+    from .accessibility import population_reached
+
+    pr = net.goals.get("population_reached") or {}
+    if not pr:
+        return pd.DataFrame()
+    cut = [float(c) for c in pr.get("report_cutoffs_min") or [30, 60, 90]]
+    df = population_reached(net, pr["origin"], cut, scenarios=scenarios, profiles=list(pr.get("profiles") or ["car"]),
+                            buffer_m=float(pr.get("buffer_m", 3000.0)))
+    df["people_m"] = df["population"] / 1e6
+    wide = df.pivot_table(index=["scenario", "profile"], columns="cutoff_min", values="people_m", sort=False)
+    wide.columns = [f"≤ {c:g} min (M people)" for c in wide.columns]
+    return wide.reset_index()
 
 
 def scenario_summary(all_goals: pd.DataFrame) -> pd.DataFrame:
@@ -313,6 +337,15 @@ def report(net: Network, out: str | Path, *, scenarios: list[str] | None = None,
         write_csv(f"mileage_{s}.csv", mt)
         doc.h(3, s)
         doc.table(mt[["mode", "project", "name_en", "km", "length_source"]])
+    pop = population_table(net, scen)
+    if len(pop):
+        pr = net.goals["population_reached"]
+        doc.h(2, f"People within 30, 60 and 90 minutes of {pr['origin']}")
+        doc.p("Residents reached (millions), 2020 census by county; a county counts in proportion to the share of its area inside "
+              "the isochrone (areal weighting, which under-counts when an isochrone covers a county's towns but not its countryside "
+              "and over-counts the reverse). " + str(pr.get("note", "")))
+        write_csv("population_reached.csv", pop)
+        doc.table(pop, ".2f")
     for c in comps:
         doc.h(2, f"Comparison {c.a} → {c.b}")
         sm = c.summary()
@@ -357,4 +390,4 @@ def report(net: Network, out: str | Path, *, scenarios: list[str] | None = None,
     return {"goals": all_goals, "headline": hl, "comparisons": comps, "files": files, "seconds": time.perf_counter() - t0}
 
 
-__all__ = ["DEFAULT_COMPARISONS", "headline", "report", "scenario_summary"]
+__all__ = ["DEFAULT_COMPARISONS", "headline", "population_table", "report", "scenario_summary"]
