@@ -1,9 +1,9 @@
 """Queries on the embedded network (tx_transport.network) against networkx and physics.
 
-The oracle is plain networkx on ``net.graph(scenario, profile=p)``: an independent search on
-the graph the library publishes (the kernel only compiles it). The rail profile charges
-``board_once_penalty_min`` on every street boarding and refunds the first one, so the oracle
-subtracts it once when its path boards.
+The oracle for road and water profiles is plain networkx on ``net.graph(scenario, profile=p)``:
+an independent search on the graph the library publishes (the kernel only compiles it).
+Timetable profiles (``rail``, ``door-to-door``) have their own oracles in test_raptor.py and
+test_doortodoor.py; here they are checked for consistency (routes vs tables, reachability).
 """
 
 from __future__ import annotations
@@ -26,12 +26,15 @@ from tx_transport.scenario import with_projects
 
 SCENARIOS = ["baseline-2020", "plan-2025"]
 #: Every profile of the embedded bundle (read at collection so that each is its own test).
-PROFILES = list(yaml.safe_load((DEFAULT_BUNDLE / "profiles.yaml").read_text(encoding="utf-8"))["profiles"])
+_PROFILE_DEFS = yaml.safe_load((DEFAULT_BUNDLE / "profiles.yaml").read_text(encoding="utf-8"))["profiles"]
+PROFILES = list(_PROFILE_DEFS)
+#: Profiles routed on the scenario graph (the others run on the timetable).
+GRAPH_PROFILES = [p for p, d in _PROFILE_DEFS.items() if not d.get("router")]
 #: Places worth asking each profile about (origins first); a town in the rail profile and a
 #: town in the freight profile give unreachable pairs.
 PLACES = {
     "car": ["tongxiang", "wuzhen", "shimen", "jiaxing", "hangzhou", "tongxiang-station"],
-    "rail": ["tongxiang-station", "shanghai-hongqiao", "wuzhen", "hangzhou-east", "jiaxing-south", "hangzhou-xiaoshan-airport"],
+    "rail": ["tongxiang-station", "shanghai-hongqiao", "hangzhou-east", "jiaxing-south", "hangzhou-xiaoshan-airport"],
     "door-to-door": ["tongxiang", "wuzhen", "hangzhou-xiaoshan-airport", "shanghai", "hangzhou"],
     "freight-water": ["tongxiang-port", "shanghai-port", "tongxiang", "hangzhou-port", "jiaxing-inland-port"],
 }
@@ -55,21 +58,10 @@ def oracle_graph(net):
 
 def oracle_minutes(net, H: nx.MultiDiGraph, profile: str, origin: str, targets: list[str]) -> list[float]:
     """Shortest times (min) by networkx, NaN where there is no path."""
-    prof = net._b.profiles[profile]
-    pen = float(prof.get("board_once_penalty_min") or 0.0) * 60.0
     src = f"place:{origin}"
     if src not in H:
         return [0.0 if t == origin else math.nan for t in targets]
-    if pen <= 0:
-        dist = nx.single_source_dijkstra_path_length(H, src, weight="travel_time")
-    else:
-        # one refund per trip is exact when every trip from a place must board (no street modes)
-        assert not {"road", "ramp", "connector"} & set(prof["use"]), "the simple refund oracle needs a rail-only profile"
-        dist, paths = nx.single_source_dijkstra(H, src, weight="travel_time")
-        for t, path in paths.items():
-            kinds = [min(H[a][b].values(), key=lambda d: d["travel_time"])["kind"] for a, b in pairwise(path)]
-            if "rail_board" in kinds:
-                dist[t] -= pen
+    dist = nx.single_source_dijkstra_path_length(H, src, weight="travel_time")
     return [dist[f"place:{t}"] / 60.0 if f"place:{t}" in dist else math.nan for t in targets]
 
 
@@ -79,7 +71,7 @@ def places_for(net, profile: str) -> list[str]:
 
 # --------------------------------------------------------------------------- travel times against networkx
 @pytest.mark.parametrize("scenario", SCENARIOS)
-@pytest.mark.parametrize("profile", PROFILES)
+@pytest.mark.parametrize("profile", GRAPH_PROFILES)
 def test_travel_times_equal_networkx_on_the_published_graph(net, oracle_graph, scenario, profile):
     places = places_for(net, profile)
     origins = places[:N_ORIGINS]
@@ -136,33 +128,37 @@ def test_car_route(net, scenario):
 
 
 @pytest.mark.parametrize(("origin", "target"), [("tongxiang-station", "shanghai-hongqiao"), ("tongxiang-station", "hangzhou-east"),
-                                                ("jiaxing-south", "ningbo-station")])
-def test_rail_route_has_rail_legs_only_between_station_legs(net, origin, target):
+                                                ("jiaxing-south", "ningbo-station"), ("tongxiang-station", "nanjing-south")])
+def test_rail_route_lists_trains_and_changes(net, origin, target):
     r = net.route(origin, target, scenario="baseline-2020", profile="rail")
     check_route(net, r, origin, target)
     modes = list(r.legs["mode"])
-    assert set(modes) <= {"station", "rail"}
-    assert modes[0] == "station" and modes[-1] == "station"
-    assert all(a != b for a, b in pairwise(modes))  # station, rail, station(, rail, station ...)
-    assert "rail" in modes
+    assert set(modes) <= {"rail", "wait", "transfer"} and modes[0] == "rail" and modes[-1] == "rail"
     rail = r.legs[r.legs["mode"] == "rail"]
-    assert (rail.length_km > 0).all() and (rail.time_min > 0).all()
+    assert (rail.length_km > 0).all() and (rail.time_min > 0).all() and rail.train.str.len().gt(0).all()
+    # the clock times follow each other: every leg leaves when the one before arrives
+    assert (r.legs.dep.iloc[1:].to_numpy() == r.legs.arr.iloc[:-1].to_numpy()).all()
+    assert r.depart == r.legs.dep.iloc[0] and r.arrive == r.legs.arr.iloc[-1]
+    tab = net.travel_times(origin, target, scenario="baseline-2020", profile="rail").iloc[0, 0]
+    assert r.time_min == pytest.approx(tab, abs=TOL_MIN)
 
 
 def test_door_to_door_route_uses_rail_with_road_access(net):
-    r = net.route("tongxiang", "shanghai", scenario="plan-2025", profile="door-to-door")
-    check_route(net, r, "tongxiang", "shanghai")
-    assert set(r.legs["mode"]) <= {"road", "expressway", "station", "rail"}
-    car = net.travel_times("tongxiang", "shanghai", scenario="plan-2025", profile="car").iloc[0, 0]
-    assert r.time_min <= car + TOL_MIN  # door to door may always drive
+    r = net.route("shanghai-hongqiao", "tongxiang-station", scenario="baseline-2020", profile="door-to-door")
+    check_route(net, r, "shanghai-hongqiao", "tongxiang-station")
+    assert set(r.legs["mode"]) <= {"road", "expressway", "station", "wait", "rail", "transfer"}
+    assert "rail" in set(r.legs["mode"])  # rail beats the peak-hour car from Hongqiao to Tongxiang
+    car = net.travel_times("shanghai-hongqiao", "tongxiang-station", scenario="baseline-2020", profile="car", period="peak").iloc[0, 0]
+    assert r.time_min < car - 5
+    r2 = net.route("tongxiang", "jiaxing", scenario="baseline-2020", profile="door-to-door")
+    assert set(r2.legs["mode"]) <= {"road", "expressway"} and "car alone" in r2.note
 
 
 @pytest.mark.parametrize(("origin", "target"), [("wuzhen", "shanghai-hongqiao"), ("tongxiang-station", "wuzhen")])
-def test_town_is_unreachable_by_rail(net, origin, target):
-    with pytest.raises(tx.UnreachableError, match=f"no path from '{origin}' to '{target}'") as info:
+def test_a_town_is_not_a_station(net, origin, target):
+    with pytest.raises(tx.QueryError, match="not a station") as info:
         net.route(origin, target, scenario="baseline-2020", profile="rail")
-    assert isinstance(info.value, tx.QueryError)
-    assert "rail" in str(info.value)
+    assert "door-to-door" in str(info.value)
 
 
 def test_unknown_scenario_lists_the_valid_ones(net):
@@ -273,9 +269,9 @@ def test_airport_railway_opens_the_airport_by_rail(net):
     assert "hangzhou-airport-rail" in ",".join(r.legs.loc[r.legs["mode"] == "rail", "projects"])
     # the only rail project between them: without it plan-2025 cannot do it either
     sel = with_projects(net.selection("plan-2025"), remove={"hangzhou-airport-rail"}, name="plan-2025-without-airport-rail")
-    cg = net.compiled(profile="rail", selection=sel)
-    s, t = cg.index_of(["place:tongxiang-station", "place:hangzhou-xiaoshan-airport"])
-    assert np.isinf(cg.dijkstra(np.array([s]))[0, t])
+    ct = net.compiled_timetable(selection=sel)
+    assert not ct.has_stop("hangzhou-xiaoshan-airport") or np.isinf(
+        ct.fastest_journeys(np.array([ct.stop_index("tongxiang-station")]))[0, ct.stop_index("hangzhou-xiaoshan-airport")])
 
 
 def interchange_nodes(net) -> list:
@@ -338,12 +334,17 @@ def test_car_tongxiang_to_jiaxing(net, scenario):
     assert 15 <= t <= 45
 
 
-def test_station_boardable_through_any_line_in_service(net):
-    """A station served by several lines can be boarded whichever of them is in service."""
-    sel = with_projects(net.selection("plan-2025"), remove={"shanghai-hangzhou-hsr"}, name="plan-2025-without-hsr")
-    cg = net.compiled(profile="rail", selection=sel)
-    s, t = cg.index_of(["place:tongxiang-station", "place:hangzhou-xiaoshan-airport"])
-    assert np.isfinite(cg.dijkstra(np.array([s]))[0, t])
+def test_removing_an_existing_line_removes_its_trains(net):
+    """A scenario without the Shanghai–Hangzhou HSR has no train between Tongxiang and Hongqiao (the
+    feed's trains that run on the line go with it), while other lines keep theirs."""
+    sel = with_projects(net.selection("baseline-2020"), remove={"shanghai-hangzhou-hsr"}, name="baseline-2020-without-hsr")
+    ct = net.compiled_timetable(selection=sel)
+    full = net.compiled_timetable("baseline-2020")
+    F = ct.fastest_journeys(np.array([ct.stop_index("tongxiang-station")]))[0]
+    assert np.isinf(F[ct.stop_index("shanghai-hongqiao")])
+    assert full.n_trips > ct.n_trips
+    H = ct.fastest_journeys(np.array([ct.stop_index("hangzhou-east")]))[0]
+    assert np.isfinite(H[ct.stop_index("ningbo-station")])
 
 
 def test_graph_applies_speed_overrides_like_the_kernel(net):

@@ -758,8 +758,20 @@ class Network:
     def _timetable_times(self, origins: Any, destinations: Any, sel: ScenarioSelection, profile: str,
                          cutoff_min: float | None, statistic: str | None, period: str | None = None) -> pd.DataFrame:
         prof = self._profile(profile)
-        o_res = [self._resolve(o, profile) for o in self._as_list(origins)]
-        d_res = [self._resolve(d, profile) for d in self._as_list(destinations)]
+        if prof["measure"] == "fastest-of-day":
+            # a table may mix stations with other places: those rows and columns are NaN (no train
+            # runs from a town); route() says why for one pair
+            def res(x: Origin) -> tuple[str, Hashable]:
+                if isinstance(x, str):
+                    pid = self._lookup_place(x, ("station",))
+                    return pid, f"place:{pid}"
+                return self._resolve(x, profile)
+
+            o_res = [res(o) for o in self._as_list(origins)]
+            d_res = [res(d) for d in self._as_list(destinations)]
+        else:
+            o_res = [self._resolve(o, profile) for o in self._as_list(origins)]
+            d_res = [self._resolve(d, profile) for d in self._as_list(destinations)]
         if prof["measure"] == "fastest-of-day":
             ct = self._transit.compiled(sel)
             oi = [ct.stop_index(k) if ct.has_stop(k) else -1 for k, _ in o_res]
@@ -771,6 +783,10 @@ class Network:
                 for r, i in enumerate(ok_o):
                     vals = np.where(di >= 0, F[r, np.maximum(di, 0)], np.inf) / 60.0
                     tab[i] = np.where(np.isfinite(vals), vals, np.nan)
+            for i, (ok_, _) in enumerate(o_res):  # a place to itself is 0 minutes away, station or not
+                for j, (dk, _) in enumerate(d_res):
+                    if ok_ == dk:
+                        tab[i, j] = 0.0
         else:
             k = self.door_to_door(profile=profile, selection=sel, period=period)
             stat = statistic or prof.get("statistic", "median")
@@ -881,8 +897,14 @@ class Network:
         rows: list[dict[str, Any]] = []
         coords: list[tuple[float, float]] = []
         tt_edits = {e["id"]: e.get("project") for e in self._b.services}
+        prev_arr = None
         for leg in legs:
             a, b = str(ct.stop_ids[leg.from_stop]), str(ct.stop_ids[leg.to_stop])
+            if prev_arr is not None and leg.dep_s - prev_arr > 0.5:  # change of train: waiting on the platform
+                rows.append({"mode": "wait", "from_node": f"place:{a}", "to_node": f"place:{a}", "from_name": self._stop_name(a),
+                             "to_name": self._stop_name(a), "time_min": (leg.dep_s - prev_arr) / 60.0, "length_km": 0.0,
+                             "projects": "", "train": "", "dep": clock(prev_arr), "arr": clock(leg.dep_s), "stops": 0})
+            prev_arr = leg.arr_s
             if leg.kind == "train":
                 lo, hi = ct.trip_start[leg.trip], ct.trip_start[leg.trip + 1]
                 seq = [str(ct.stop_ids[x]) for x in ct.ev_stop[lo:hi]]

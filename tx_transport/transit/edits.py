@@ -99,6 +99,14 @@ def select_trips(tt: Timetable, select: dict[str, Any] | None) -> list[str]:
         need = set(_as_list(sel["serving"]))
         served = st.groupby("trip_id", sort=False)["stop_id"].agg(lambda s: need <= set(s))
         ids = ids[ids.map(served).fillna(False).astype(bool).to_numpy()]
+    if sel.get("on_line"):  # two consecutive calls at stations of the line: the trip runs on it
+        line = set(sel["on_line"])
+        g = st[st.trip_id.isin(set(ids))]
+        on = g.stop_id.isin(line).to_numpy()
+        same = g.trip_id.to_numpy()[1:] == g.trip_id.to_numpy()[:-1]
+        pair = same & on[1:] & on[:-1]
+        hit = set(g.trip_id.to_numpy()[1:][pair])
+        ids = ids[ids.isin(hit)]
     if sel.get("between"):
         a, b = _as_list(sel["between"])[:2]
         first_pos = {}

@@ -127,12 +127,28 @@ class TransitLayer:
                                        float(cls["accel_ms2"]), float(cls["decel_ms2"]), float(cls["dwell_min"]))
         return EditContext(lines, b.places, float(b.modes["rail"].get("running_time_supplement") or 0.0))
 
+    def removed_lines(self, sel: ScenarioSelection) -> list[dict[str, Any]]:
+        """Lines whose trains are in the base feed but that the scenario takes out of service.
+
+        A rail.yaml line that had opened by the feed's service day and is not among the scenario's
+        projects loses every feed train that calls at two of its stations in a row (the train runs
+        on the line between them).
+        """
+        spec = sel.timetable
+        dates = [self.config.feed(f).service_date for f in spec.get("feeds") or [] if self.config.feed(f).service_date]
+        if not dates:
+            return []
+        year = min(int(d[:4]) for d in dates)
+        return [li for li in self._b.rail_lines if li["opened"] is not None and li["opened"] <= year and li["id"] not in sel.projects]
+
     def scenario_edits(self, sel: ScenarioSelection, spec: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        """The edits a scenario applies, in services.yaml order."""
+        """The edits a scenario applies, in services.yaml order (after the removal of the feed
+        trains of lines the scenario takes out, :meth:`removed_lines`)."""
         spec = sel.timetable if spec is None else spec
         want = set(spec.get("services") or [])
         drop = set(spec.get("remove_services") or [])
-        out = []
+        out = [{"id": f"remove-line-{li['id']}", "type": "remove-trips", "select": {"on_line": list(li["station_ids"])}}
+               for li in self.removed_lines(sel)]
         for e in self._b.services:
             if e["id"] in drop:
                 continue
