@@ -246,8 +246,39 @@ def test_network_map_is_deterministic(net):
     assert a == b
 
 
-@pytest.mark.skipif(not viz.has_cjk_font(), reason="no CJK font on this machine (install the cjk extra or fonts-noto-cjk)")
-def test_bilingual_labels_with_cjk_font(net):
+@pytest.fixture
+def fresh_machine_fonts(monkeypatch):
+    """As on a fresh install: no system CJK font, only the subset shipped with the package."""
+    monkeypatch.setattr(fonts, "_system_cjk_family", lambda: None)
+    fonts.cjk_font_family.cache_clear()
+    yield
+    fonts.cjk_font_family.cache_clear()
+
+
+def test_package_ships_a_cjk_font(fresh_machine_fonts):
+    assert fonts.BUNDLED_FONT.is_file() and (fonts.BUNDLED_FONT.parent / "OFL.txt").is_file()
+    assert "SIL OPEN FONT LICENSE Version 1.1" in (fonts.BUNDLED_FONT.parent / "OFL.txt").read_text(encoding="utf-8")
+    assert viz.cjk_font_family() == fonts.BUNDLED_FAMILY
+    assert viz.label("Wuzhen", "乌镇") == "Wuzhen 乌镇"
+    assert viz.label("Puyuan", "濮院") == "Puyuan 濮院"  # a GB 2312 level-2 character
+    assert fonts.covers("桐乡市") and not fonts.covers("𠀀")  # a rare extension-B character is not in the subset
+    assert viz.label("Rare", "𠀀村") == "Rare"  # English only rather than a box
+
+
+def test_every_chinese_name_of_the_bundle_is_covered(net, fresh_machine_fonts):
+    names = [*net.places["name_zh"].dropna(), *net.boundaries["name_zh"].dropna(), *net.projects["name_zh"].dropna()]
+    missing = sorted({ch for n in names for ch in fonts._CJK_CHARS.findall(str(n)) if not fonts.covers(ch)})
+    assert missing == []
+
+
+@pytest.mark.parametrize("setup", ["fresh", "system"])
+def test_bilingual_labels_with_cjk_font(net, setup, monkeypatch, request):
+    request.addfinalizer(fonts.cjk_font_family.cache_clear)
+    if setup == "fresh":
+        monkeypatch.setattr(fonts, "_system_cjk_family", lambda: None)
+    elif fonts._system_cjk_family() is None:
+        pytest.skip("no system CJK font on this machine (CI installs fonts-noto-cjk); the fresh-machine case runs anyway")
+    fonts.cjk_font_family.cache_clear()
     with warnings.catch_warnings(record=True) as rec:
         warnings.simplefilter("always")
         ax = viz.network_map(net, "plan-2025")
@@ -256,6 +287,8 @@ def test_bilingual_labels_with_cjk_font(net):
     assert any(t.get_text() == "Wuzhen 乌镇" for t in _labels(ax, "label:place:"))
     assert ax.get_title() == "Tongxiang 桐乡 transport network, plan-2025"
     assert _overlapping_labels(ax) == []
+    if setup == "fresh":
+        assert viz.cjk_font_family() == fonts.BUNDLED_FAMILY
 
 
 def test_network_map_scale_bar_and_attribution(default_map):

@@ -1,4 +1,13 @@
-"""Fonts: Chinese (CJK) glyphs when a font has them, English otherwise (never "tofu" boxes)."""
+"""Fonts: bilingual labels ("Wuzhen 乌镇") by default, never "tofu" boxes.
+
+The package ships a subset of Noto Sans CJK SC (``data/TxNotoSansSC-Subset.otf``, 1.6 MB, SIL Open
+Font License 1.1, ``data/OFL.txt``): the 6,763 hanzi of GB 2312 and every character of the
+network bundle. A full system CJK font (:data:`CJK_FAMILIES`, e.g. Debian's ``fonts-noto-cjk``)
+is preferred when matplotlib knows one; the shipped subset is the fallback, so a fresh install
+draws Chinese labels. A Chinese name with a character the chosen font lacks is left out of the
+label (English only) rather than drawn as boxes. ``tools/build_cjk_font_subset.py`` rebuilds the
+subset.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +30,9 @@ CJK_FAMILIES: tuple[str, ...] = (
 )
 """CJK font families looked for, in order of preference."""
 
+BUNDLED_FONT = Path(__file__).resolve().parent / "data" / "TxNotoSansSC-Subset.otf"
+"""The CJK font subset shipped with the package (SIL OFL 1.1)."""
+BUNDLED_FAMILY = "TX Noto Sans SC Subset"
 
 
 # ---------------------------------------------------------------------------------------------- fonts
@@ -49,18 +61,56 @@ def _has_glyphs(family: str, text: str = "桐乡") -> bool:
         return False
 
 
-@lru_cache(maxsize=1)
-def cjk_font_family() -> str | None:
-    """The CJK font family matplotlib will use for Chinese text, or ``None``.
-
-    Looks for :data:`CJK_FAMILIES` (and any ``WenQuanYi*``) among the fonts matplotlib knows,
-    after registering the fonts of the optional ``mplfonts`` package. The result is cached; call
-    ``cjk_font_family.cache_clear()`` after installing a font in a running session.
-    """
+def _system_cjk_family() -> str | None:
+    """A full CJK font matplotlib knows (system or ``mplfonts``), or ``None``."""
     _register_mplfonts()
     names = {f.name for f in font_manager.fontManager.ttflist}
     cands = [c for c in CJK_FAMILIES if c in names] + sorted(n for n in names if n.startswith("WenQuanYi") and n not in CJK_FAMILIES)
     return next((c for c in cands if _has_glyphs(c)), None)
+
+
+def _bundled_family() -> str | None:
+    """Register the shipped subset with matplotlib; its family name, or ``None`` if it is missing."""
+    if not BUNDLED_FONT.is_file():
+        return None
+    if BUNDLED_FAMILY not in {f.name for f in font_manager.fontManager.ttflist}:
+        with contextlib.suppress(Exception):
+            font_manager.fontManager.addfont(str(BUNDLED_FONT))
+    return BUNDLED_FAMILY if _has_glyphs(BUNDLED_FAMILY) else None
+
+
+@lru_cache(maxsize=1)
+def cjk_font_family() -> str | None:
+    """The CJK font family matplotlib will use for Chinese text, or ``None``.
+
+    A full font of :data:`CJK_FAMILIES` (and any ``WenQuanYi*``) among the fonts matplotlib
+    knows, after registering those of the optional ``mplfonts`` package; else the subset shipped
+    with the package (:data:`BUNDLED_FAMILY`). The result is cached; call
+    ``cjk_font_family.cache_clear()`` after installing a font in a running session.
+    """
+    return _system_cjk_family() or _bundled_family()
+
+
+@lru_cache(maxsize=8)
+def _charset(family: str) -> frozenset[int]:
+    from matplotlib.ft2font import FT2Font
+
+    try:
+        path = font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=False)
+        return frozenset(FT2Font(path).get_charmap())
+    except Exception:
+        return frozenset()
+
+
+def covers(text: str) -> bool:
+    """True when the CJK font in use has a glyph for every CJK character of ``text``."""
+    fam = cjk_font_family()
+    if fam is None:
+        return not _CJK_CHARS.search(str(text))
+    cs = _charset(fam)
+    if not cs:  # a family matplotlib cannot open (e.g. named in a test): trust the caller's choice
+        return True
+    return all(ord(ch) in cs for ch in _CJK_CHARS.findall(str(text)))
 
 
 def has_cjk_font() -> bool:
@@ -87,12 +137,12 @@ def label(name_en: str, name_zh: str | None = None) -> str:
     str
     """
     en = "" if _isblank(name_en) else str(name_en)
-    if _isblank(name_zh) or not has_cjk_font():
+    if _isblank(name_zh) or not has_cjk_font() or not covers(str(name_zh)):
         return en
     return f"{en} {name_zh}".strip()
 
 
-_CJK_CHARS = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]")
+_CJK_CHARS = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\U00020000-\U0003134f]")
 
 
 class _NoBoldCJKNoise(logging.Filter):
@@ -101,7 +151,7 @@ class _NoBoldCJKNoise(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         msg = record.getMessage()
-        return not (msg.startswith("findfont: Failed to find font weight") and any(f in msg for f in CJK_FAMILIES))
+        return not (msg.startswith("findfont: Failed to find font weight") and any(f in msg for f in (*CJK_FAMILIES, BUNDLED_FAMILY)))
 
 
 _FONT_LOG_FILTER = _NoBoldCJKNoise()
