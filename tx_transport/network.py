@@ -529,6 +529,19 @@ class Network:
         gdf.attrs.update(origins=[k for k, _ in res], scenario=self._scenario_name(scenario), profile=profile)
         return gdf
 
+    def explore(self, scenarios: Sequence[str] | str | None = None, **kwargs: Any) -> Any:
+        """An interactive map of the scenarios (a :class:`folium.Map`, shown inline in Jupyter).
+
+        Like geopandas' ``GeoDataFrame.explore``: isochrone bands and goal routes per scenario and
+        profile with a layer switch, projects by status, place popups, a scenario-difference
+        layer; works offline. Keyword options: see :func:`tx_transport.viz.webmap.explore`
+        (``profiles``, ``cutoffs``, ``difference``, ``tiles``, ``m``, ...). Save it with
+        ``m.save("map.html")`` or :func:`tx_transport.viz.webmap.save_map`.
+        """
+        from .viz.webmap import explore
+
+        return explore(self, scenarios, **kwargs)
+
     def with_road_graph(self, G: nx.MultiDiGraph) -> Network:
         """A copy of this network whose road layer is an OSMnx graph ``G`` (EPSG:4326,
         ``highway`` and ``length`` on edges), e.g. from :func:`tx_transport.osm.road_graph_from_xml`.

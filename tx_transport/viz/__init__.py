@@ -47,6 +47,7 @@ from .isochrone_maps import comparison_map, isochrone_map
 from .layers import short_project_label
 from .network_map import network_map
 from .style import ATTRIBUTION, MODE_COLOURS
+from .webmap import explore, save_map
 
 __all__ = [
     "ATTRIBUTION",
@@ -56,12 +57,14 @@ __all__ = [
     "add_scale_bar",
     "cjk_font_family",
     "comparison_map",
+    "explore",
     "goal_chart",
     "has_cjk_font",
     "isochrone_map",
     "label",
     "network_map",
     "save_figure",
+    "save_map",
     "short_project_label",
     "time_change_map",
 ]

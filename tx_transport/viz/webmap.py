@@ -22,6 +22,7 @@ from __future__ import annotations
 import html
 import json
 import math
+import threading
 import urllib.request
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
@@ -142,11 +143,19 @@ def tiles_reachable(url: str = OSM_TILES, *, timeout_s: float = 1.5) -> bool:
     """True when the tile server answers a request for tile 0/0/0 within ``timeout_s`` seconds."""
     test = url.replace("{s}", "a").replace("{z}", "0").replace("{x}", "0").replace("{y}", "0").replace("{r}", "")
     req = urllib.request.Request(test, headers={"User-Agent": "tx-transport (tile probe)"})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout_s) as resp:  # noqa: S310 - an http(s) tile URL
-            return 200 <= resp.status < 400
-    except Exception:
-        return False
+    ok: list[bool] = []
+
+    def probe() -> None:
+        try:
+            with urllib.request.urlopen(req, timeout=timeout_s) as resp:  # noqa: S310 - an http(s) tile URL
+                ok.append(200 <= resp.status < 400)
+        except Exception:
+            ok.append(False)
+
+    th = threading.Thread(target=probe, daemon=True)  # bounds a hanging name lookup too
+    th.start()
+    th.join(timeout_s + 0.5)
+    return bool(ok and ok[0])
 
 
 def save_map(m: folium.Map, path: str | Path) -> Path:
