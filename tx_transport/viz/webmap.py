@@ -424,8 +424,8 @@ def _places_layers(net: Network, ids: Sequence[str], popups: Mapping[str, str]) 
             else:
                 props["tooltip"] = _esc(name)
             feats.append(_feature(r.geometry, **props))
-        marker = folium.CircleMarker(radius=radius, weight=1.5, color=edge, fill=True, fill_color=fill, fill_opacity=1.0,
-                                     pane="tx-places")
+        marker = folium.CircleMarker(radius=radius, weight=1.5, color=edge, fill=True, fill_color=fill, fill_opacity=1.0, class_name=cls)
+        marker.options["pane"] = "tx-places"
         out.append(folium.GeoJson(_fc(feats), name=f"places {kind}", marker=marker, on_each_feature=_ON_EACH_FEATURE,
                                   style_function=lambda f, e=edge, c=fill: {"color": e, "fillColor": c, "weight": 1.5, "fillOpacity": 1.0},
                                   pane="tx-places", className=cls))
@@ -469,7 +469,9 @@ def _difference_layer(net: Network, a: str, b: str, iso_a: gpd.GeoDataFrame, iso
         pts.append(_feature(pl.at[pid, "geometry"], place=pid, change_min=round(v, 1), tooltip=_esc(tip).replace("-", "−"),
                             _style={"fillColor": col, "color": "#333333", "weight": 1.0, "fillOpacity": 1.0}))
     if pts:
-        folium.GeoJson(_fc(pts), name="change in travel time", marker=folium.CircleMarker(radius=7, pane="tx-places"),
+        marker = folium.CircleMarker(radius=7, class_name="tx-change")
+        marker.options["pane"] = "tx-places"
+        folium.GeoJson(_fc(pts), name="change in travel time", marker=marker,
                        style_function=lambda f: f["properties"]["_style"], on_each_feature=_ON_EACH_FEATURE, pane="tx-places",
                        className="tx-change").add_to(fg)
     return fg
