@@ -116,7 +116,7 @@ class _Doc:
     def table(self, df: pd.DataFrame, floatfmt: str = ".1f") -> None:
         if self.names:
             df = df.copy()
-            for c in df.select_dtypes(include="object").columns:
+            for c in df.select_dtypes(exclude=["number", "bool"]).columns:
                 df[c] = df[c].map(lambda v: self.names.get(v, v) if isinstance(v, str) else v)
         self.blocks.append(("table", (df, floatfmt)))
 
