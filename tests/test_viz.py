@@ -351,7 +351,7 @@ def test_isochrone_map_bands(net, iso, no_cjk):
     texts = _legend_texts(ax)
     assert texts[:4] == ["≤ 15 min", "≤ 30 min", "≤ 45 min", "≤ 60 min"]
     assert "Origin" in texts
-    assert texts[-1].startswith("Tongxiang") and texts[-1].endswith("boundary")
+    assert any(t.startswith("Tongxiang") and t.endswith("boundary") for t in texts)
     assert ax.get_title() == "Car isochrones from Tongxiang, plan-2025"
     assert _by_gid(ax, "origin")
     (coll,) = [c for c in ax.collections if c.get_gid() == "boundary:330483"]
@@ -373,7 +373,11 @@ def test_isochrone_map_targets_pass_fail(net, iso, no_cjk):
     assert ax.get_title() == "One-hour test"
     (ok,) = _by_gid(ax, "targets:pass")
     (bad,) = _by_gid(ax, "targets:fail")
-    assert len(ok.get_offsets()) == 2 and len(bad.get_offsets()) == 2
+    # targets beyond the bands' frame are arrows at the edge pointing to them (Hefei, unreachable, is far away)
+    arrows = {t.get_gid().rsplit(":", 1)[1]: t for t in ax.texts if str(t.get_gid()).startswith("targets:outside:")}
+    assert "hefei" in arrows and "hangzhou" not in arrows and "jiaxing" not in arrows
+    assert len(ok.get_offsets()) == 2 and len(bad.get_offsets()) + len(arrows) == 2
+    assert to_rgba(arrows["hefei"].arrow_patch.get_facecolor()) == to_rgba(viz.style._FAIL)
     assert to_rgba(ok.get_facecolor()[0]) == to_rgba(viz.style._PASS)
     assert to_rgba(bad.get_facecolor()[0]) == to_rgba(viz.style._FAIL)
     texts = _legend_texts(ax)

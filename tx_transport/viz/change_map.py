@@ -10,11 +10,11 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.colors import TwoSlopeNorm
 from matplotlib.lines import Line2D
+from shapely.geometry import box
 
 if TYPE_CHECKING:
     from ..network import Network
-from .fonts import _legend_prop
-from .furniture import _basemap, _LabelPlacer, add_attribution, add_scale_bar
+from .furniture import _basemap, _LabelPlacer, add_attribution, add_locator, add_scale_bar, context_handles
 from .isochrone_maps import _context_network
 from .layers import (
     _auto_view,
@@ -22,7 +22,9 @@ from .layers import (
     _draw_tongxiang,
     _extent,
     _layers,
+    _legend_below,
     _new_axes,
+    _pad,
     _place_label,
     _setup_map_axes,
     _title,
@@ -71,13 +73,15 @@ def time_change_map(net: Network, times_a: pd.Series, times_b: pd.Series, ax: Ax
     if not shown.any():
         raise ValueError("no place has a travel time in either series")
     p = pl.loc[[i for i in ids if shown[i]]]
-    if extent is None:
-        tb = _layers(net)["boundaries"].loc[TONGXIANG].geometry.bounds
-        view = _auto_view(np.r_[np.minimum(p.total_bounds[:2], tb[:2]), np.maximum(p.total_bounds[2:], tb[2:])])
+    if extent is None:  # frame what changed (and Tongxiang); unchanged places far away are left to the locator inset
+        moved_ids = [i for i in ids if (new[i] or gone[i] or (both[i] and abs(change[i]) >= 0.5))]
+        fp = pl.loc[moved_ids] if moved_ids else p
+        tb = _layers(net)["boundaries"].loc[TONGXIANG].geometry.bounds if TONGXIANG in _layers(net)["boundaries"].index else fp.total_bounds
+        view = _auto_view(np.r_[np.minimum(fp.total_bounds[:2], tb[:2]), np.maximum(fp.total_bounds[2:], tb[2:])], frac=0.08)
     else:
         view = _extent(net, extent)
     if ax is None:
-        ax = _new_axes(view, bottom_in=0.55, right_in=1.0)
+        ax = _new_axes(view, bottom_in=0.95, right_in=1.0)
     _setup_map_axes(ax, view)
     tiles = _basemap(ax, basemap)
     _draw_boundaries(ax, net, view, fill=not tiles, highlight_fill="white")
@@ -90,8 +94,11 @@ def time_change_map(net: Network, times_a: pd.Series, times_b: pd.Series, ax: Ax
     m = float(np.nanmax(np.abs(change[both]))) if both.any() else 0.0
     m = max(m, 1.0)
     norm = TwoSlopeNorm(vcenter=0.0, vmin=-m, vmax=m)
-    same = both & (change.abs() < 0.5)
-    moved = both & ~same
+    inner = box(*_pad(view, -0.01))
+    in_view = pd.Series([bool(inner.contains(pl.at[i, "geometry"])) for i in ids], index=ids)
+    same = both & (change.abs() < 0.5) & in_view
+    moved = both & (change.abs() >= 0.5)
+    p = pl.loc[[i for i in ids if shown[i] and in_view[i]]]
     ps = pl.loc[change.index[same]]
     ax.scatter(ps.geometry.x, ps.geometry.y, s=9, marker="o", facecolor="#9a9a9a", edgecolor="white", linewidth=0.4, zorder=8.5,
                gid="places:unchanged")
@@ -110,24 +117,29 @@ def time_change_map(net: Network, times_a: pd.Series, times_b: pd.Series, ax: Ax
         ax.scatter(pg.geometry.x, pg.geometry.y, s=60, marker="X", facecolor="#67000d", edgecolor="white", zorder=9, gid="places:lost")
         handles.append(Line2D([], [], marker="X", ls="", ms=8, mfc="#67000d", mec="white", label="no longer reachable"))
     handles.append(_tongxiang_handle())
+    handles += context_handles(ax)
     fig = ax.figure
-    cax = ax.inset_axes((1.025, 0.1, 0.03, 0.8))  # follows the map box (equal aspect), outside it on the right
-    cb = fig.colorbar(sc, cax=cax)
-    cb.set_label("change in travel time (min)", fontsize=8)
-    cb.ax.tick_params(labelsize=7)
-    cb.ax.set_gid("colorbar")
-    leg = ax.legend(handles=handles, loc="upper left", prop=_legend_prop(7, handles), framealpha=0.9, edgecolor="#cccccc")
+    if moved.any():
+        cax = ax.inset_axes((1.025, 0.1, 0.03, 0.8))  # follows the map box (equal aspect), outside it on the right
+        cb = fig.colorbar(sc, cax=cax)
+        cb.set_label("change in travel time (min)", fontsize=8)
+        cb.ax.tick_params(labelsize=7)
+        cb.ax.set_gid("colorbar")
+        v = change[moved].values
+        cb.ax.set_ylim(min(float(v.min()), 0.0), max(float(v.max()), 0.0))  # centred colours, bar clipped to the data (and 0)
+    leg = _legend_below(ax, handles, ncol=3)
     an, bn = (times_a.name if getattr(times_a, "name", None) is not None else "a"), (
         times_b.name if getattr(times_b, "name", None) is not None else "b")
     _title(ax, title if title is not None else f"Change in travel time, {an} → {bn}")
     sb = add_scale_bar(ax)
     at = add_attribution(ax)
+    loc = add_locator(ax, net, view, avoid_points=list(zip(p.geometry.x, p.geometry.y)))
     P = _LabelPlacer(ax)
-    for art in (sb, at, leg):
+    for art in (sb, at, leg, loc):
         P.block(art)
     P.block_points(np.c_[p.geometry.x, p.geometry.y], radius_px=4.5)
     order = change.abs().where(both, np.inf).sort_values(ascending=False, kind="stable").index
-    order = [i for i in order if shown[i] and not same[i]][: max(int(n_labels), 0)]
+    order = [i for i in order if shown[i] and not same[i] and in_view[i]][: max(int(n_labels), 0)]
     for pid in order:
         g = pl.loc[pid].geometry
         v = change[pid]

@@ -12,6 +12,7 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
+import shapely
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
@@ -226,3 +227,122 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], dpi: int = 200, **sav
 
     return atomic_write(path, write)
 
+
+
+# ---------------------------------------------------------------------------------------------- locator inset, context legend
+def add_locator(ax: Axes, net: Any, view: Sequence[float] | None = None, *, corner: str | None = None,
+                avoid: Sequence[Any] = (), avoid_points: Sequence[tuple[float, float]] = (), points: Sequence[tuple[float, float, str]] = (),
+                size: float = 0.27) -> Axes | None:
+    """A small map of the region in a corner of ``ax``, with the main map's frame drawn on it.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        A map in :data:`~tx_transport.geo.METRIC_CRS` (metres).
+    net : Network
+    view : (minx, miny, maxx, maxy), optional
+        The main map's frame (default its current limits).
+    corner : {'upper left', 'upper right'}, optional
+        Default: the upper corner that hides the least of ``avoid`` and ``points``.
+    avoid : sequence of shapely geometries (metric)
+        What the inset should not cover (e.g. the isochrone bands).
+    avoid_points : sequence of (x, y)
+        Points of the main map the inset should not hide (each counts as much as a covered frame).
+    points : sequence of (x, y, colour)
+        Places to mark on the inset (e.g. targets outside the main frame).
+    size : float, default 0.27
+        Inset width or height (the longer side) as a fraction of the main axes.
+
+    Returns
+    -------
+    matplotlib.axes.Axes or None
+        The inset (``gid`` ``"locator"``), or ``None`` when the main map already shows most of
+        the region (then no inset is needed).
+    """
+    from shapely.geometry import box
+
+    from .layers import _draw_polys, _extent, _layers
+    from .style import TONGXIANG
+
+    if view is None:
+        (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+        view = (x0, y0, x1, y1)
+    region = _extent(net, "region")
+    rw, rh = region[2] - region[0], region[3] - region[1]
+    if (view[2] - view[0]) > 0.55 * rw and (view[3] - view[1]) > 0.55 * rh:
+        return None
+    ax.apply_aspect()
+    axw, axh = ax.get_window_extent().width, ax.get_window_extent().height
+    # inset box in axes fraction with the region's aspect
+    if rw / axw >= rh / axh:
+        w = size
+        h = size * (rh / rw) * (axw / axh)
+    else:
+        h = size
+        w = size * (rw / rh) * (axh / axw)
+    pad = 0.012
+    boxes = {"upper left": (pad, 1 - pad - h, w, h), "upper right": (1 - pad - w, 1 - pad - h, w, h)}
+    if corner is None:
+        def cost(b: tuple[float, float, float, float]) -> float:
+            bx = box(view[0] + b[0] * (view[2] - view[0]), view[1] + b[1] * (view[3] - view[1]),
+                     view[0] + (b[0] + b[2]) * (view[2] - view[0]), view[1] + (b[1] + b[3]) * (view[3] - view[1]))
+            c = sum(g.intersection(bx).area for g in avoid if g is not None and not g.is_empty) / max(bx.area, 1.0)
+            return c + sum(1.0 for x, y in avoid_points if bx.contains(shapely.Point(x, y)))
+
+        corner = min(boxes, key=lambda k: cost(boxes[k]))
+    ins = ax.inset_axes(boxes[corner])
+    ins.set_gid("locator")
+    lay = _layers(net)
+    b = lay["boundaries"]
+    b = b[b.intersects(box(*region))]
+    _draw_polys(ins, b[b["level"] == "province"].geometry, gid="locator:provinces", facecolor="#eeeeec", edgecolor="#8d8d8d",
+                linewidth=0.4, zorder=1)
+    _draw_polys(ins, b[b["level"] == "prefecture"].geometry, gid="locator:prefectures", facecolor="none", edgecolor="#b5b5b5",
+                linewidth=0.25, zorder=1.1)
+    if TONGXIANG in b.index:
+        _draw_polys(ins, b.loc[[TONGXIANG]].geometry, gid="locator:tongxiang", facecolor="#1d1d1d", edgecolor="#1d1d1d",
+                    linewidth=0.3, zorder=2)
+    ins.add_patch(Rectangle((view[0], view[1]), view[2] - view[0], view[3] - view[1], facecolor="none", edgecolor="#d7301f",
+                            linewidth=1.0, zorder=3, gid="locator:frame"))
+    for x, y, c in points:
+        ins.scatter([x], [y], s=9, color=c, edgecolor="white", linewidth=0.3, zorder=4, gid="locator:points")
+    ins.set_xlim(region[0], region[2])
+    ins.set_ylim(region[1], region[3])
+    ins.set_aspect("equal", adjustable="datalim")
+    ins.set_xticks([])
+    ins.set_yticks([])
+    ins.set_facecolor("white")
+    for s in ins.spines.values():
+        s.set_linewidth(0.6)
+        s.set_color("#555555")
+    ins.set_zorder(30)
+    return ins
+
+
+def context_handles(ax: Axes, scenario: str | None = None) -> list[Any]:
+    """Legend entries for the context layers drawn on a map (found by their ``gid``).
+
+    Every line, boundary and point layer drawn for context (expressways and rail of a scenario,
+    cities and towns, the Jiaxing and prefecture boundaries) gets an entry, styled as drawn.
+    """
+    from matplotlib.colors import to_hex
+    from matplotlib.lines import Line2D
+
+    from .fonts import label
+
+    drawn = {str(c.get_gid()): c for c in ax.collections}
+    out: list[Any] = []
+    lines = {name: drawn[key] for key, name in (("context:expressway", "Expressway"), ("context:rail", "Rail")) if key in drawn}
+    cols = {name: to_hex(c.get_edgecolor()[0]) for name, c in lines.items()}
+    if len(set(cols.values())) == 1 and len(cols) > 1:  # drawn alike (e.g. grey context): one entry
+        lines, cols = {"Expressway / rail": next(iter(lines.values()))}, {"Expressway / rail": next(iter(cols.values()))}
+    for name, c in lines.items():
+        out.append(Line2D([], [], color=cols[name], lw=1.2, alpha=c.get_alpha(),
+                          label=f"{name} ({scenario})" if scenario else f"{name} in service"))
+    if "context-places" in drawn:
+        out.append(Line2D([], [], marker="o", ls="", ms=3.6, mfc="#222222", mec="white", label="City or town"))
+    if "boundary:330400" in drawn:
+        out.append(Line2D([], [], color="#7a7a7a", lw=0.9, ls=(0, (3, 2)), label=label("Jiaxing", "嘉兴") + " boundary"))
+    if "boundaries:prefectures" in drawn or "boundaries:provinces" in drawn:
+        out.append(Line2D([], [], color="#a0a0a0", lw=0.7, label="Prefecture / province boundary"))
+    return out

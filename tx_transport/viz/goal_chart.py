@@ -47,6 +47,9 @@ def _target_name(t: Any, net: Network | None) -> str:
     if net is not None and isinstance(t, str) and t in net.places.index:
         r = net.places.loc[t]
         return label(_short_place(r["name_en"]), None if _isblank(r["name_zh"]) else _short_place(r["name_zh"]))
+    if net is not None and isinstance(t, str) and t in net.boundaries.index:  # an adcode (mileage goals): its name
+        b = net.boundaries.loc[t]
+        return label(str(b["name_en"]), None if _isblank(b.get("name_zh")) else str(b["name_zh"]))
     s = str(t)
     return " ".join(w[:1].upper() + w[1:] for w in s.split("-")) if s.islower() else s
 
@@ -138,9 +141,9 @@ def goal_chart(goal_table: pd.DataFrame, ax: Axes | None = None, goal: str = "on
     unit = str(units[0]) if units else ""
 
     n = len(scen)
-    if ax is None:
+    if ax is None:  # one sub-row per scenario, tall enough that markers never overlap (0.14 in = 10 pt each)
         top_in, bottom_in = 1.0, 0.8
-        h = min(top_in + bottom_in + max(0.3, 0.09 * n + 0.04) * len(rows), 11.0)
+        h = min(top_in + bottom_in + max(0.32, 0.14 * n + 0.08) * len(rows), 22.0)
         fig = plt.figure(figsize=(A4_WIDTH_IN, h))
         ax = fig.add_axes((0.27, bottom_in / h, 0.69, 1 - (top_in + bottom_in) / h))
     vals = df["value"].astype(float)
@@ -150,7 +153,11 @@ def goal_chart(goal_table: pd.DataFrame, ax: Axes | None = None, goal: str = "on
     xmin = min(0.0, float(np.nanmin(np.r_[finite.values, 0.0])) * 1.1)
     ax.set_xlim(xmin, xmax)
     ax.set_ylim(len(rows) - 0.5, -0.5)
-    off = {s: (i - (n - 1) / 2) * min(0.3, 0.7 / max(n, 1)) for i, s in enumerate(scen)}
+    step = min(0.3, 0.8 / max(n, 1))  # sub-row pitch (rows are 1 apart)
+    off = {s: (i - (n - 1) / 2) * step for i, s in enumerate(scen)}
+    ax.figure.canvas.draw_idle()
+    pitch_pt = ax.get_window_extent().height / max(len(rows), 1) * step * 72.0 / ax.figure.dpi
+    ms = float(np.clip(0.8 * pitch_pt, 2.5, 6.5))  # markers fit their sub-row, whatever the axes size
     yidx = {k: i for i, k in enumerate(rows)}
     shade = 0
     for i, k in enumerate(rows):
@@ -167,6 +174,14 @@ def goal_chart(goal_table: pd.DataFrame, ax: Axes | None = None, goal: str = "on
         for k, i in yidx.items():
             if k not in headers:
                 ax.plot([k[3], k[3]], [i - 0.42, i + 0.42], color="#111111", lw=1.8, zorder=2, solid_capstyle="butt", gid="limit")
+    if n > 1:  # a thin line through each row's scenarios, in order: the change reads at a glance
+        for k, i in yidx.items():
+            if k in headers:
+                continue
+            sub = df[df["_key"] == k].drop_duplicates(subset=["scenario"]).set_index("scenario")
+            pts = [(float(sub.at[s, "value"]), i + off[s]) for s in scen if s in sub.index and np.isfinite(float(sub.at[s, "value"]))]
+            if len(pts) > 1:
+                ax.plot(*zip(*pts), color="#a0a0a0", lw=0.8, zorder=3, gid="trend")
     for s in scen:
         c, mk = style[s]
         sub = df[df["scenario"] == s]
@@ -179,8 +194,8 @@ def goal_chart(goal_table: pd.DataFrame, ax: Axes | None = None, goal: str = "on
                 ax.text(xmax - 0.005 * (xmax - xmin), y, "∞", ha="right", va="center", fontsize=10, color=c, fontweight="bold",
                         zorder=4, gid=f"unreachable:{s}")
                 continue
-            ax.plot([v], [y], marker=mk, ms=6.5, ls="", color=c, mfc=c if filled else "white", mew=1.4, zorder=4, gid=f"value:{s}",
-                    clip_on=False)
+            ax.plot([v], [y], marker=mk, ms=ms, ls="", color=c, mfc=c if filled else "white", mew=1.4 * ms / 6.5, zorder=4,
+                    gid=f"value:{s}", clip_on=False)
     ax.set_yticks(range(len(rows)))
     ax.set_yticklabels([keys[k] for k in rows], fontsize=8, **_font_kw(*keys.values()))
     for k, tl in zip(rows, ax.get_yticklabels()):

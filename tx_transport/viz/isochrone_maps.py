@@ -19,7 +19,7 @@ from ..geo import METRIC_CRS, WGS84
 
 if TYPE_CHECKING:
     from ..network import Network
-from .furniture import _basemap, _LabelPlacer, _map_furniture
+from .furniture import _basemap, _LabelPlacer, _map_furniture, add_locator, context_handles
 from .layers import (
     _auto_view,
     _draw_boundaries,
@@ -81,14 +81,29 @@ def _context_network(ax: Axes, net: Network, scenario: str | None, view: Sequenc
                     linewidths=0.9, alpha=0.7, zorder=4.0)
 
 
-def _context_places(P: _LabelPlacer, net: Network, view: Sequence[float], skip: set[str]) -> None:
+def _context_points(ax: Axes, net: Network, view: Sequence[float], skip: set[str]) -> gpd.GeoDataFrame:
+    """Cities (and towns at local scale) as small dots; returns them for :func:`_context_labels`."""
     pl = _layers(net)["places"]
-    p = pl[pl.intersects(box(*view)) & pl["kind"].isin(["city", "town"]) & ~pl.index.isin(list(skip))]
+    p = pl[pl.intersects(box(*_pad(view, -0.012))) & pl["kind"].isin(["city", "town"]) & ~pl.index.isin(list(skip))]
     small = (view[2] - view[0]) < 130_000
     if not small:
         p = p[p["kind"] == "city"]
-    P.ax.scatter(p.geometry.x, p.geometry.y, s=10, marker="o", facecolor="#222222", edgecolor="white", linewidth=0.5,
-                 zorder=8, gid="context-places")
+    ax.scatter(p.geometry.x, p.geometry.y, s=10, marker="o", facecolor="#222222", edgecolor="white", linewidth=0.5,
+               zorder=8, gid="context-places")
+    return p
+
+
+def _context_labels(P: _LabelPlacer, net: Network, p: gpd.GeoDataFrame, hidden_by: Any = None) -> None:
+    """Label the context places, most important first; places under ``hidden_by`` (an inset axes) are dropped."""
+    pl = _layers(net)["places"]
+    if hidden_by is not None and len(p):
+        bb = hidden_by.get_window_extent(P.renderer).padded(6)
+        xy = P.ax.transData.transform(np.c_[p.geometry.x, p.geometry.y])
+        keep = ~((xy[:, 0] >= bb.x0) & (xy[:, 0] <= bb.x1) & (xy[:, 1] >= bb.y0) & (xy[:, 1] <= bb.y1))
+        p = p[keep]
+        for c in P.ax.collections:
+            if c.get_gid() == "context-places":
+                c.set_offsets(np.c_[p.geometry.x, p.geometry.y].reshape(-1, 2))
     P.block_points(np.c_[p.geometry.x, p.geometry.y])
     p = p.assign(_c=(p["kind"] != "city").astype(int), _pop=-p["population"].fillna(0)).sort_values(["_c", "_pop"], kind="stable")
     for pid, r in p.iterrows():
@@ -130,15 +145,15 @@ def isochrone_map(net: Network, iso_gdf: gpd.GeoDataFrame, ax: Axes | None = Non
     targets = list(targets or [])
     pl = _layers(net)["places"]
     tgt = pl.loc[[t for t in targets if t in pl.index]]
-    parts = [iso.total_bounds, _layers(net)["boundaries"].loc[TONGXIANG].geometry.bounds]
-    if len(tgt):
-        parts.append(tgt.total_bounds)
+    bounds = [iso.total_bounds]
+    if TONGXIANG in _layers(net)["boundaries"].index:
+        bounds.append(_layers(net)["boundaries"].loc[TONGXIANG].geometry.bounds)
     for _, x, y, _ in origins:
-        parts.append((x, y, x, y))
-    arr = np.array(parts, dtype=float)
-    view = _auto_view((arr[:, 0].min(), arr[:, 1].min(), arr[:, 2].max(), arr[:, 3].max()))
+        bounds.append((x, y, x, y))
+    arr = np.array(bounds, dtype=float)
+    view = _auto_view((arr[:, 0].min(), arr[:, 1].min(), arr[:, 2].max(), arr[:, 3].max()))  # the bands, not the far targets
     if ax is None:
-        ax = _new_axes(view, bottom_in=0.85)
+        ax = _new_axes(view, bottom_in=1.0)
     _setup_map_axes(ax, view)
     tiles = _basemap(ax, basemap)
     _draw_boundaries(ax, net, view, fill=not tiles, highlight_fill=None)
@@ -158,42 +173,83 @@ def isochrone_map(net: Network, iso_gdf: gpd.GeoDataFrame, ax: Axes | None = Non
     handles.append(Line2D([], [], marker="*", ls="", ms=11, mfc="#111111", mec="white", label="Origin"))
 
     tvals: dict[str, float] = {}
-    if len(tgt):
-        tser = pd.Series(times, dtype=float) if times is not None else None
-        for t in tgt.index:
-            tvals[t] = float(tser.get(t, np.nan)) if tser is not None else np.nan
+    tser = pd.Series(times, dtype=float) if times is not None else None
+    for tid in tgt.index:
+        tvals[tid] = float(tser.get(tid, np.nan)) if tser is not None else np.nan
+    inner = _pad(view, -0.025)
+    inside = np.array([inner[0] <= g.x <= inner[2] and inner[1] <= g.y <= inner[3] for g in tgt.geometry], dtype=bool)
+    tin, tout = tgt[inside], tgt[~inside]
+    colour_of = {tid: ("#777777" if tser is None else (_PASS if tvals[tid] <= limit_min else _FAIL)) for tid in tgt.index}
+    if len(tin):
         if tser is None:
-            ax.scatter(tgt.geometry.x, tgt.geometry.y, s=40, marker="o", facecolor="#777777", edgecolor="white", zorder=10, gid="targets")
-            handles.append(Line2D([], [], marker="o", ls="", ms=6, mfc="#777777", mec="white", label="Target"))
+            ax.scatter(tin.geometry.x, tin.geometry.y, s=40, marker="o", facecolor="#777777", edgecolor="white", zorder=10, gid="targets")
         else:
-            ok = np.array([tvals[t] <= limit_min for t in tgt.index])  # NaN compares False: unreachable fails
-            g = tgt.geometry
+            ok = np.array([tvals[t] <= limit_min for t in tin.index])  # NaN compares False: unreachable fails
+            g = tin.geometry
             ax.scatter(g.x[ok], g.y[ok], s=48, marker="o", facecolor=_PASS, edgecolor="white", linewidth=0.8, zorder=10,
                        gid="targets:pass")
             ax.scatter(g.x[~ok], g.y[~ok], s=58, marker="X", facecolor=_FAIL, edgecolor="white", linewidth=0.6, zorder=10,
                        gid="targets:fail")
+    edge = _edge_points(view, inner, [(g.x, g.y) for g in tout.geometry])
+    arrows: list[Any] = []
+    for (tid, _), (ex, ey, ang) in zip(tout.iterrows(), edge):
+        u = np.radians(ang)
+        arr = ax.annotate("", xy=(ex, ey), xytext=(-16 * np.cos(u), -16 * np.sin(u)), textcoords="offset points", zorder=10,
+                          annotation_clip=False, arrowprops={"arrowstyle": "-|>,head_length=0.55,head_width=0.3", "color": colour_of[tid],
+                                                             "lw": 2.0, "shrinkA": 0, "shrinkB": 0})
+        arr.set_gid(f"targets:outside:{tid}")
+        arrows.append(arr)
+    if len(tgt):
+        if tser is None:
+            handles.append(Line2D([], [], marker="o", ls="", ms=6, mfc="#777777", mec="white", label="Target"))
+        else:
             handles.append(Line2D([], [], marker="o", ls="", ms=7, mfc=_PASS, mec="white", label=f"Target within {limit_min:g} min"))
             handles.append(Line2D([], [], marker="X", ls="", ms=7.5, mfc=_FAIL, mec="white",
                                   label=f"Target over {limit_min:g} min or unreachable"))
+        if len(tout):
+            handles.append(Line2D([], [], marker=r"$\rightarrow$", ls="", ms=11, color="#555555",
+                                  label="Target beyond the frame (arrow points to it)"))
+    ctx = _context_points(ax, net, view, skip=set(tgt.index) | {o[0] for o in origins})
     handles.append(_tongxiang_handle())
-    _legend_below(ax, handles, ncol=4)
+    handles += context_handles(ax, scenario)
+    _legend_below(ax, handles, ncol=3)
     if title is None:
         prof = iso_gdf.attrs.get("profile")
         who = ", ".join(o[3] for o in origins) or "origin"
         title = f"{(prof or 'Travel').capitalize()} isochrones from {who}" + (f", {scenario}" if scenario else "")
+    loc = add_locator(ax, net, view, avoid=[shapely.make_valid(iso.geometry.iloc[-1])],
+                      avoid_points=[(g.x, g.y) for g in tin.geometry] + [(x, y) for x, y, _ in edge],
+                      points=[(g.x, g.y, colour_of[t]) for t, g in tgt.geometry.items()])
     P = _map_furniture(ax, title)
+    P.block(loc)
     P.block_points(np.array([(x, y) for _, x, y, _ in origins]).reshape(-1, 2), radius_px=6)
-    P.block_points(np.c_[tgt.geometry.x, tgt.geometry.y], radius_px=5)
+    P.block_points(np.c_[tin.geometry.x, tin.geometry.y], radius_px=5)
+    P.block_points(np.array([(x, y) for x, y, _ in edge]).reshape(-1, 2), radius_px=5)
+    for arr in arrows:
+        arr.update_positions(P.renderer)
+        P.block(arr.arrow_patch)
     for key, x, y, lab in origins:
         P.place(x, y, lab, gid=f"label:origin:{key}", fontsize=8.0, fontweight="bold", offset_scale=1.8)
-    for t, r in tgt.iterrows():
+    for t, xy in zip([*tin.index, *tout.index], [(g.x, g.y) for g in tin.geometry] + [(x, y) for x, y, _ in edge]):
         v = tvals.get(t, np.nan)
         txt = _place_label(pl, t) + ("" if times is None else (f" {v:.0f} min" if np.isfinite(v) else " unreachable"))
-        colour = "#222222" if times is None else (_PASS if v <= limit_min else _FAIL)
-        P.place(r.geometry.x, r.geometry.y, txt, gid=f"label:target:{t}", fontsize=7.5, fontweight="bold", color=colour,
-                offset_scale=1.4)
-    _context_places(P, net, view, skip=set(tgt.index) | {o[0] for o in origins})
+        P.place(xy[0], xy[1], txt, gid=f"label:target:{t}", fontsize=7.5, fontweight="bold", color=colour_of[t] if times is not None
+                else "#222222", offset_scale=1.4)
+    _context_labels(P, net, ctx, hidden_by=loc)
     return ax
+
+
+def _edge_points(view: Sequence[float], inner: Sequence[float], pts: Sequence[tuple[float, float]]) -> list[tuple[float, float, float]]:
+    """Where the line from the view centre to each outside point leaves ``inner``: (x, y, direction in degrees)."""
+    cx, cy = (view[0] + view[2]) / 2, (view[1] + view[3]) / 2
+    out = []
+    for x, y in pts:
+        dx, dy = x - cx, y - cy
+        ts = [t for t in ((inner[2] - cx) / dx if dx > 0 else (inner[0] - cx) / dx if dx < 0 else np.inf,
+                          (inner[3] - cy) / dy if dy > 0 else (inner[1] - cy) / dy if dy < 0 else np.inf) if t > 0]
+        t = min(ts) if ts else 0.0
+        out.append((cx + t * dx, cy + t * dy, float(np.degrees(np.arctan2(dy, dx)))))
+    return out
 
 
 def _band(iso: gpd.GeoDataFrame, cutoff_min: float) -> Any:
@@ -260,16 +316,20 @@ def comparison_map(net: Network, iso_a: gpd.GeoDataFrame, iso_b: gpd.GeoDataFram
     if origins:
         handles.append(Line2D([], [], marker="*", ls="", ms=11, mfc="#111111", mec="white", label="Origin"))
     handles.append(_tongxiang_handle())
+    ctx = _context_points(ax, net, view, skip={o[0] for o in origins})
+    handles += context_handles(ax, iso_b.attrs.get("scenario"))
     if tolerance_m > 0:
         handles.append(Line2D([], [], ls="", label=f"(changes narrower than {tolerance_m:g} m ignored)"))
     _legend_below(ax, handles, ncol=3)
     if title is None:
         title = f"Area within {cutoff_min:g} min: {labels[0]} → {labels[1]}"
+    loc = add_locator(ax, net, view, avoid=[shapely.union_all([a, b])])
     P = _map_furniture(ax, title)
+    P.block(loc)
     P.block_points(np.array([(x, y) for _, x, y, _ in origins]).reshape(-1, 2), radius_px=6)
     for key, x, y, lab in origins:
         P.place(x, y, lab, gid=f"label:origin:{key}", fontsize=8.0, fontweight="bold", offset_scale=1.8)
-    _context_places(P, net, view, skip={o[0] for o in origins})
+    _context_labels(P, net, ctx, hidden_by=loc)
     return ax
 
 

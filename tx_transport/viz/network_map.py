@@ -17,7 +17,7 @@ from shapely.geometry import box
 if TYPE_CHECKING:
     from ..network import Network
 from .fonts import label
-from .furniture import _basemap, _LabelPlacer, _map_furniture
+from .furniture import _basemap, _LabelPlacer, _map_furniture, add_locator, context_handles
 from .layers import (
     _draw_boundaries,
     _draw_lines,
@@ -113,7 +113,7 @@ def network_map(net: Network, scenario: str, ax: Axes | None = None, extent: str
 
     # places
     places = lay["places"]
-    vb = box(*view)
+    vb = box(*_pad(view, -0.012))  # markers fully inside the frame: none cut in half at the edge
     places = places[places.intersects(vb)]
     served = _served_stations(lay["links"], sel)
     planned_st = _served_stations(lay["links"], fut) - served
@@ -155,13 +155,18 @@ def network_map(net: Network, scenario: str, ax: Axes | None = None, extent: str
         handles.append(Line2D([], [], marker="s", ls="", ms=4.2, mfc="white", mec=rc, alpha=0.6, label="Station (planned)"))
     if len(air):
         handles.append(Line2D([], [], marker="^", ls="", ms=5.5, mfc="#555555", mec="white", label="Airport"))
+    handles += context_handles(ax)
     _legend_below(ax, handles, ncol=3)
     if title is None:
         tx_name = label("Tongxiang", "桐乡")
         title = (f"Transport network of {tx_name} and the Yangtze River Delta, {scenario}" if extent == "region"
                  else f"{tx_name} transport network, {scenario}")
     # labels, most important first
+    tx_poly = lay["boundaries"].loc[TONGXIANG].geometry if TONGXIANG in lay["boundaries"].index else None
+    loc = add_locator(ax, net, view, avoid=[tx_poly] if tx_poly is not None else [],
+                      avoid_points=list(zip(places.geometry.x, places.geometry.y)))
     P = _map_furniture(ax, title)
+    P.block(loc)
     for a in ax.patches:
         if a.get_gid() == "scalebar":
             P.block(a)
