@@ -501,3 +501,168 @@ def test_plot_module_is_a_compatibility_alias():
     assert plot._PASS == viz.style._PASS  # old private names still resolve
     with pytest.raises(AttributeError):
         plot.no_such_name  # noqa: B018
+
+
+# ---------------------------------------------------------------------------------------------- framing, legends, labels (issue 12)
+_LEGEND_FOR_GID = {  # what a drawn layer must be called in the legend (a substring of its entry)
+    "context:expressway": "Expressway", "context:rail": "Rail", "context-places": "City or town",
+    "boundary:330400": "Jiaxing", "boundaries:prefectures": "Prefecture", "boundaries:provinces": "province",
+    "boundary:330483": "boundary", "origin": "Origin", "targets:pass": "within", "targets:fail": "over",
+    "links:rail:in-service": "Rail", "links:expressway:in-service": "Expressway", "links:road:in-service": "Trunk road",
+    "links:waterway:in-service": "Waterway", "links:osm-roads": "Main roads", "towns": "Town", "cities": "City",
+    "stations": "Station (in service", "stations:planned": "Station (planned)", "airports": "Airport",
+    "places:unchanged": "change under", "places:new": "newly reachable", "places:lost": "no longer",
+}
+
+
+def _assert_legend_complete(ax):
+    texts = _legend_texts(ax)
+    drawn = {str(c.get_gid()) for c in ax.collections if len(getattr(c, "get_offsets", lambda: [1])()) or c.get_paths()}
+    for gid in drawn:
+        if gid.startswith(("band:", "area:", "links:", "places:change", "boundary:330483:fill")) and gid not in _LEGEND_FOR_GID:
+            continue  # bands and areas: checked by their own tests; the fill is the boundary's
+        assert gid in _LEGEND_FOR_GID, f"drawn layer {gid!r} has no legend rule"
+        assert any(_LEGEND_FOR_GID[gid].lower() in t.lower() for t in texts), (gid, texts)
+
+
+def _assert_labels_inside(ax):
+    r = _renderer(ax.figure)
+    box = ax.get_window_extent(r)
+    for t in _labels(ax):
+        bb = t.get_window_extent(r)
+        assert box.x0 <= bb.x0 and bb.x1 <= box.x1 and box.y0 <= bb.y0 and bb.y1 <= box.y1, t.get_text()
+    assert _overlapping_labels(ax) == []
+
+
+def _locator(ax):
+    (loc,) = [a for a in ax.child_axes if a.get_gid() == "locator"]
+    return loc
+
+
+def test_isochrone_map_framed_on_the_bands_with_locator(net, no_cjk):
+    iso = net.isochrones("tongxiang", [15, 30, 45, 60], scenario="plan-2025", profile="door-to-door")
+    targets = ["shanghai", "hangzhou", "jiaxing", "nanjing", "hefei", "ningbo"]
+    times = net.travel_times("tongxiang", targets, scenario="plan-2025", profile="door-to-door").iloc[0]
+    ax = viz.isochrone_map(net, iso, targets=targets, times=times)
+    ax.figure.canvas.draw()
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    b = iso.to_crs(METRIC_CRS).total_bounds
+    # the bands fill the frame (a 5 % margin and a strip for the scale bar), far targets do not widen it
+    assert x0 <= b[0] and b[2] <= x1 and y0 <= b[1] and b[3] <= y1
+    assert (b[2] - b[0]) / (x1 - x0) > 0.85 and (b[3] - b[1]) / (y1 - y0) > 0.8
+    hefei = net.places.to_crs(METRIC_CRS).loc["hefei"].geometry
+    assert hefei.x < x0
+    # far targets: an arrow at the edge, coloured pass/fail, with a label that gives the time
+    arrows = {t.get_gid().rsplit(":", 1)[1]: t for t in ax.texts if str(t.get_gid()).startswith("targets:outside:")}
+    assert {"nanjing", "hefei", "ningbo"} <= set(arrows)
+    tip = arrows["hefei"].xy
+    assert x0 <= tip[0] <= x0 + 0.05 * (x1 - x0)  # on the western edge, towards Hefei
+    lab = {t.get_gid(): t.get_text() for t in _labels(ax, "label:target:")}
+    assert lab["label:target:hefei"] == f"Hefei {times['hefei']:.0f} min"
+    # the locator shows the whole region with the frame of the main map
+    loc = _locator(ax)
+    (frame,) = [p for p in loc.patches if p.get_gid() == "locator:frame"]
+    assert frame.get_x() == pytest.approx(x0) and frame.get_width() == pytest.approx(x1 - x0)
+    lx0, lx1 = loc.get_xlim()
+    assert lx0 <= hefei.x <= lx1 and (lx1 - lx0) > 3 * (x1 - x0)
+    (pts,) = [c for c in loc.collections if c.get_gid() == "locator:points"][:1]
+    _assert_legend_complete(ax)
+    assert any("beyond the frame" in t for t in _legend_texts(ax))
+    _assert_labels_inside(ax)
+    # the inset hides no target, arrow or origin
+    r = _renderer(ax.figure)
+    lb = loc.get_window_extent(r)
+    for t in _labels(ax):
+        assert not t.get_window_extent(r).overlaps(lb), t.get_text()
+    for c in _by_gid(ax, "targets:pass") + _by_gid(ax, "origin"):
+        for xy in ax.transData.transform(c.get_offsets()):
+            assert not lb.contains(*xy)
+
+
+def test_every_drawn_layer_is_in_the_legend(net, default_map, no_cjk):
+    _assert_legend_complete(default_map)
+    a = _circle_iso(120.56, 30.63, [10, 20], "baseline-2020")
+    b = _circle_iso(120.60, 30.63, [10, 20], "plan-2025")
+    ax = viz.comparison_map(net, a, b, cutoff_min=30)
+    _assert_legend_complete(ax)
+    assert "Expressway (plan-2025)" in _legend_texts(ax) and "Rail (plan-2025)" in _legend_texts(ax)
+    _assert_labels_inside(ax)
+
+
+def test_network_map_markers_not_cut_at_the_frame(default_map, net):
+    ax = default_map
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    r = _renderer(ax.figure)
+    box = ax.get_window_extent(r)
+    for gid in ("towns", "cities", "stations", "airports"):
+        for c in _by_gid(ax, gid):
+            for px, py in ax.transData.transform(c.get_offsets()):
+                assert box.x0 + 3 <= px <= box.x1 - 3 and box.y0 + 3 <= py <= box.y1 - 3, gid
+    assert _locator(ax) is not None
+
+
+def test_time_change_colourbar_clipped_to_the_data(net, no_cjk):
+    ids = ["wuzhen", "puyuan", "chongfu", "shimen", "jiaxing"]
+    a = pd.Series([30.0, 20.0, 25.0, 40.0, 35.0], index=ids, name="a")
+    b = pd.Series([22.0, 21.0, 25.2, 31.0, 20.0], index=ids, name="b")
+    ax = viz.time_change_map(net, a, b)
+    (cbax,) = [c for c in ax.child_axes if c.get_gid() == "colorbar"]
+    lo, hi = sorted(cbax.get_ylim())
+    assert lo == pytest.approx(-15.0) and hi == pytest.approx(1.0)  # data range, not ±15
+    (sc,) = _by_gid(ax, "places:change")
+    assert sc.norm(0.0) == pytest.approx(0.5)  # still centred: no change is the neutral colour
+    assert [t.get_text() for t in ax.get_legend().get_texts()][:1] == ["change under 0.5 min"]
+    # framed on what changed: the whole change fits, far unchanged places are not drawn
+    pl = net.places.to_crs(METRIC_CRS)
+    x0, x1 = ax.get_xlim()
+    assert all(x0 <= pl.loc[i].geometry.x <= x1 for i in ids)
+    _assert_legend_complete(ax)
+    _assert_labels_inside(ax)
+    # only slower places: the bar runs from 0 up
+    ax = viz.time_change_map(net, a, a + pd.Series([3.0, 0.0, 6.0, 0.0, 0.0], index=ids))
+    (cbax,) = [c for c in ax.child_axes if c.get_gid() == "colorbar"]
+    assert sorted(cbax.get_ylim()) == pytest.approx([0.0, 6.0])
+
+
+def _many_items(n_targets=24):
+    rows = []
+    for s, d in {"baseline-2020": 0.0, "plan-2025": -0.4, "actual-2026": -0.2, "vision-2035": -0.6}.items():
+        for i in range(n_targets):
+            v = 40.0 + i * 1.5 + d
+            rows.append({"scenario": s, "goal": "one-hour-circle", "group": "g", "origin": "tongxiang-station", "target": f"t{i:02d}",
+                         "measure": "station-to-station", "value": v, "limit": 60.0, "unit": "min", "pass": v <= 60, "margin": 60 - v})
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("given_ax", [False, True])
+def test_goal_chart_markers_never_overlap(given_ax, no_cjk):
+    df = _many_items()
+    ax = plt.subplots(figsize=(8.3, 5.5))[1] if given_ax else None
+    ax = viz.goal_chart(df, ax=ax)
+    fig = ax.figure
+    fig.canvas.draw()
+    if not given_ax:
+        assert fig.get_figheight() > 10  # the figure grows with the items
+    r = _renderer(fig)
+    marks = [ln for ln in ax.lines if str(ln.get_gid()).startswith("value:")]
+    assert len(marks) == 4 * 24
+    boxes = {}
+    for ln in marks:
+        x, y = ax.transData.transform((ln.get_xdata()[0], ln.get_ydata()[0]))
+        half = ln.get_markersize() * fig.dpi / 72 / 2
+        boxes.setdefault(round(ln.get_xdata()[0]), []).append((y - half, y + half))
+    for spans in boxes.values():  # values differ by < 1 min across scenarios: markers share an x
+        spans.sort()
+        assert all(b0 >= a1 - 0.5 for (a0, a1), (b0, b1) in zip(spans, spans[1:]))
+    ticks = [t.get_window_extent(r) for t in ax.get_yticklabels()]
+    assert not any(a.overlaps(b) for a, b in zip(ticks, ticks[1:]))
+    assert [ln for ln in ax.lines if ln.get_gid() == "trend"]
+
+
+def test_goal_chart_names_not_codes(net, no_cjk):
+    df = pd.DataFrame([{"scenario": "plan-2025", "goal": "rail-km", "group": "mileage", "origin": "330483", "target": "330483",
+                        "measure": "mileage", "value": 28.4, "limit": 26.0, "unit": "km", "pass": True, "margin": 2.4}])
+    ax = viz.goal_chart(df, goal="rail-km", net=net)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["Tongxiang"]
