@@ -170,3 +170,22 @@ def test_screenshot_shows_a_map(loaded, tmp_path):
     assert far.mean() > 0.08, f"only {far.mean():.1%} of the screenshot is drawn"
     colours = {tuple(c) for c in (img[::7, ::7] // 32).reshape(-1, 3)}
     assert len(colours) >= 12, colours
+
+
+def test_labels_do_not_collide(loaded):
+    driver, _ = loaded
+    for zoom in (8, 10, 12):
+        driver.execute_script("Object.values(window).find(v => v && v._container && v.setZoom && v.getZoom).setZoom(arguments[0], "
+                              "{animate: false})", zoom)
+        time.sleep(0.4)
+        boxes = driver.execute_script("""
+            return Array.from(document.querySelectorAll('.tx-label')).filter(el => el.style.visibility !== 'hidden')
+                .map(el => el.getBoundingClientRect()).filter(r => r.width > 0)
+                .map(r => [r.left, r.top, r.right, r.bottom]);""")
+        assert boxes, zoom
+        for i, a in enumerate(boxes):
+            for b in boxes[i + 1:]:
+                assert not (a[0] < b[2] - 0.5 and a[2] > b[0] + 0.5 and a[1] < b[3] - 0.5 and a[3] > b[1] + 0.5), (zoom, a, b)
+    n_city = driver.execute_script("return Array.from(document.querySelectorAll('.tx-label-city'))"
+                                   ".filter(el => el.style.visibility !== 'hidden').length")
+    assert n_city >= 3

@@ -511,19 +511,35 @@ def _legend_html(profiles: Sequence[str], cutoffs: Sequence[float], status_names
 
 
 class _ZoomClasses(MacroElement):
-    """CSS classes on the map container by zoom level, to thin out labels when zoomed out."""
+    """Thin out labels: CSS classes by zoom level, then hide any label that would overlap one of
+    higher rank (cities before towns, then page order), after every zoom, move and layer switch."""
 
     _template = Template("""
         {% macro script(this, kwargs) %}
         (function() {
             var m = {{ this._parent.get_name() }};
-            function tx_zoom_classes() {
+            function tx_declutter() {
                 var z = m.getZoom(), c = m.getContainer();
                 c.classList.toggle('tx-z-low', z < 10);
                 c.classList.toggle('tx-z-region', z < 8);
+                var labels = Array.from(c.querySelectorAll('.tx-label'));
+                labels.sort(function(a, b) {
+                    return (b.classList.contains('tx-label-city') ? 1 : 0) - (a.classList.contains('tx-label-city') ? 1 : 0);
+                });
+                var shown = [];
+                labels.forEach(function(el) {
+                    el.style.visibility = '';
+                    var r = el.getBoundingClientRect();
+                    if (r.width === 0 && r.height === 0) { return; }  // hidden by the zoom classes
+                    var hit = shown.some(function(s) {
+                        return r.left < s.right && r.right > s.left && r.top < s.bottom && r.bottom > s.top;
+                    });
+                    if (hit) { el.style.visibility = 'hidden'; } else { shown.push(r); }
+                });
             }
-            m.on('zoomend', tx_zoom_classes);
-            tx_zoom_classes();
+            function later() { setTimeout(tx_declutter, 0); }
+            m.on('zoomend moveend baselayerchange overlayadd overlayremove', later);
+            later();
         })();
         {% endmacro %}
     """)
