@@ -14,7 +14,7 @@ from shapely.geometry import box
 
 if TYPE_CHECKING:
     from ..network import Network
-from .furniture import _basemap, _LabelPlacer, add_attribution, add_locator, add_scale_bar, context_handles
+from .furniture import _basemap, _LabelPlacer, _legend_below, _title, add_attribution, add_locator, add_scale_bar, context_handles
 from .isochrone_maps import _context_network
 from .layers import (
     _auto_view,
@@ -22,12 +22,10 @@ from .layers import (
     _draw_tongxiang,
     _extent,
     _layers,
-    _legend_below,
     _new_axes,
     _pad,
     _place_label,
     _setup_map_axes,
-    _title,
     _tongxiang_handle,
 )
 from .style import TONGXIANG

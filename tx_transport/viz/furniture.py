@@ -21,11 +21,21 @@ from matplotlib.transforms import Bbox
 
 from .._files import atomic_write
 from ..geo import METRIC_CRS
-from .fonts import _font_kw
-from .layers import _title
+from .fonts import _font_kw, _legend_prop
 from .style import _HALO, ATTRIBUTION
 
 _WARNED: set[str] = set()
+
+
+# ---------------------------------------------------------------------------------------------- title, legend
+def _legend_below(ax: Axes, handles: list[Any], ncol: int = 3, fontsize: float = 7.0) -> Any:
+    leg = ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.01), ncol=ncol, frameon=False,
+                    prop=_legend_prop(fontsize, handles), handlelength=2.4, columnspacing=1.4, borderaxespad=0.3)
+    return leg
+
+
+def _title(ax: Axes, text: str, fontsize: float = 11.0) -> None:
+    ax.set_title(text, fontsize=fontsize, pad=6, **_font_kw(text))
 
 
 # ---------------------------------------------------------------------------------------------- scale bar, attribution

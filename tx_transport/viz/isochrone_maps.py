@@ -19,7 +19,7 @@ from ..geo import METRIC_CRS, WGS84
 
 if TYPE_CHECKING:
     from ..network import Network
-from .furniture import _basemap, _LabelPlacer, _map_furniture, add_locator, context_handles
+from .furniture import _basemap, _LabelPlacer, _legend_below, _map_furniture, add_locator, context_handles
 from .layers import (
     _auto_view,
     _draw_boundaries,
@@ -27,7 +27,6 @@ from .layers import (
     _draw_polys,
     _draw_tongxiang,
     _layers,
-    _legend_below,
     _new_axes,
     _pad,
     _place_label,

@@ -23,7 +23,7 @@ from ..geo import METRIC_CRS, WGS84
 
 if TYPE_CHECKING:
     from ..network import Network
-from .fonts import _font_kw, _isblank, _legend_prop, label
+from .fonts import _isblank, label
 from .style import _EDGE, _LAND, A4_WIDTH_IN, JIAXING, TONGXIANG
 
 # ---------------------------------------------------------------------------------------------- layers
@@ -225,15 +225,5 @@ def _setup_map_axes(ax: Axes, view: Sequence[float]) -> None:
         s.set_linewidth(0.6)
         s.set_color("#555555")
     ax.set_facecolor("white")
-
-
-def _legend_below(ax: Axes, handles: list[Any], ncol: int = 3, fontsize: float = 7.0) -> Any:
-    leg = ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.01), ncol=ncol, frameon=False,
-                    prop=_legend_prop(fontsize, handles), handlelength=2.4, columnspacing=1.4, borderaxespad=0.3)
-    return leg
-
-
-def _title(ax: Axes, text: str, fontsize: float = 11.0) -> None:
-    ax.set_title(text, fontsize=fontsize, pad=6, **_font_kw(text))
 
 

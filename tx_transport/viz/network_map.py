@@ -17,14 +17,13 @@ from shapely.geometry import box
 if TYPE_CHECKING:
     from ..network import Network
 from .fonts import label
-from .furniture import _basemap, _LabelPlacer, _map_furniture, add_locator, context_handles
+from .furniture import _basemap, _LabelPlacer, _legend_below, _map_furniture, add_locator, context_handles
 from .layers import (
     _draw_boundaries,
     _draw_lines,
     _draw_tongxiang,
     _extent,
     _layers,
-    _legend_below,
     _new_axes,
     _pad,
     _place_label,
