@@ -172,14 +172,29 @@ def test_screenshot_shows_a_map(loaded, tmp_path):
     assert len(colours) >= 12, colours
 
 
+def _visible_labels(driver):
+    return driver.execute_script("""
+        return Array.from(document.querySelectorAll('.tx-label'))
+            .filter(el => el.style.visibility !== 'hidden' && el.style.opacity !== '0' && el.getBoundingClientRect().width > 0)
+            .map(el => el.textContent);""")
+
+
 def test_labels_do_not_collide(loaded):
     driver, _ = loaded
+    # after a switch of scenario the labels of the new layer show (the old ones fade out and are not counted)
+    driver.execute_script("""
+        for (const l of document.querySelectorAll('.leaflet-control-layers-base label')) {
+            if (l.textContent.trim() === 'baseline-2020 · door-to-door') { l.querySelector('input').click(); }
+        }""")
+    time.sleep(0.6)
+    assert any(t.startswith("Tongxiang") for t in _visible_labels(driver))
     for zoom in (8, 10, 12):
         driver.execute_script("Object.values(window).find(v => v && v._container && v.setZoom && v.getZoom).setZoom(arguments[0], "
                               "{animate: false})", zoom)
         time.sleep(0.4)
         boxes = driver.execute_script("""
-            return Array.from(document.querySelectorAll('.tx-label')).filter(el => el.style.visibility !== 'hidden')
+            return Array.from(document.querySelectorAll('.tx-label'))
+                .filter(el => el.style.visibility !== 'hidden' && el.style.opacity !== '0')
                 .map(el => el.getBoundingClientRect()).filter(r => r.width > 0)
                 .map(r => [r.left, r.top, r.right, r.bottom]);""")
         assert boxes, zoom

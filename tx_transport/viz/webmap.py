@@ -168,13 +168,14 @@ class _ZoomClasses(MacroElement):
                     el.style.visibility = '';
                     var r = el.getBoundingClientRect();
                     if (r.width === 0 && r.height === 0) { return; }  // hidden by the zoom classes
+                    if (el.style.opacity === '0') { return; }  // a label fading out (its layer was just switched off)
                     var hit = shown.some(function(s) {
                         return r.left < s.right && r.right > s.left && r.top < s.bottom && r.bottom > s.top;
                     });
                     if (hit) { el.style.visibility = 'hidden'; } else { shown.push(r); }
                 });
             }
-            function later() { setTimeout(tx_declutter, 0); }
+            function later() { setTimeout(tx_declutter, 0); setTimeout(tx_declutter, 260); }  // again once fades are done
             m.on('zoomend moveend baselayerchange overlayadd overlayremove', later);
             later();
         })();
