@@ -43,7 +43,7 @@ _MEASURE_PROFILE = {"station-to-station": "rail", "door-to-door": "door-to-door"
 _ON_EACH_FEATURE = JsCode("""
 function(feature, layer) {
     var p = feature.properties || {};
-    if (p.popup) { layer.bindPopup(p.popup, {maxWidth: 440}); }
+    if (p.popup) { layer.bindPopup(p.popup, {maxWidth: 440, autoPanPaddingTopLeft: [10, 85]}); }  // clear of the title box
     if (p.label) {
         layer.bindTooltip(p.label, {permanent: true, direction: 'right', offset: [7, 0], interactive: false,
                                     className: 'tx-label ' + (p.label_class || '')});

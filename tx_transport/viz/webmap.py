@@ -77,8 +77,8 @@ _CSS = """
 .tx-box { font-family: "Noto Sans CJK SC", "Noto Sans SC", "Microsoft YaHei", "PingFang SC", "DejaVu Sans", Arial, sans-serif;
   background: rgba(255,255,255,0.93); padding: 6px 9px; border-radius: 4px; box-shadow: 0 1px 5px rgba(0,0,0,0.35);
   font-size: 12px; line-height: 1.35; }
-.tx-legend { position: absolute; bottom: 52px; left: 10px; z-index: 1000; max-width: 270px; }
-.tx-title { position: absolute; top: 10px; left: 54px; z-index: 1000; max-width: 420px; }
+.tx-legend { position: absolute; bottom: 52px; left: 10px; z-index: 660; max-width: 270px; }
+.tx-title { position: absolute; top: 10px; left: 54px; z-index: 660; max-width: 420px; }
 .tx-legend .sw { display: inline-block; width: 22px; height: 0; vertical-align: middle; margin-right: 5px; }
 .tx-legend .bx { display: inline-block; width: 14px; height: 11px; vertical-align: middle; margin-right: 5px; }
 .tx-legend .dot { display: inline-block; width: 10px; height: 10px; border-radius: 50%; vertical-align: middle; margin-right: 5px; }
