@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="module")
 def rep(net, tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
-    return out, report(net, out, progress=False)
+    return out, report(net, out, progress=False, tiles=None)
 
 
 def test_report_files(rep, net):
@@ -37,6 +37,33 @@ def test_report_files(rep, net):
         assert f"figures/{p.name}" in md
     assert not list(out.rglob(".*.tmp"))
     assert r["seconds"] < 120
+    # the interactive map beside the PNGs, linked from both documents, loading nothing from the network
+    page = (out / "figures" / "map.html").read_text(encoding="utf-8")
+    assert "figures/map.html" in r["files"] and "](figures/map.html)" in md
+    assert 'href="figures/map.html"' in (out / "report.html").read_text(encoding="utf-8")
+    assert not re.findall(r"<(?:script|link)[^>]+(?:src|href)=[\"']https?://", page)
+    for s in net.scenarios:
+        assert f'"{s} \\u00b7 door-to-door"' in page
+
+
+def test_report_object(rep, net):
+    out, r = rep
+    # dict-style access as before, and attributes
+    assert set(r) == {"goals", "headline", "comparisons", "files", "seconds"} and dict(r)["files"] is r.files
+    assert r["goals"] is r.goals and r.headline.equals(r["headline"])
+    g = r.goals[(r.goals.scenario == "plan-2025") & r.goals.expected.astype(bool)]
+    text = repr(r)
+    assert "\n" not in text and len(text) < 200
+    assert f"{int(g['pass'].sum())} of {len(g)} goal items met in plan-2025" in text
+    html = r._repr_html_()
+    assert "<table" in html and "one-hour circles" in html and html.count("<tr") == len(r.headline) + 1
+
+
+def test_report_shows_names_not_codes(rep):
+    out, _ = rep
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert "| 330483 |" not in md
+    assert "桐乡市 Tongxiang" in md
 
 
 def test_report_goal_tables_match_check(rep, net):

@@ -9,8 +9,9 @@ Quick start::
     net.isochrones("tongxiang", [15, 30, 45, 60], scenario="plan-2025", profile="car")
     tx.check(net, "plan-2025")                    # every goal of networks/goals.yaml
     tx.compare(net, "baseline-2020", "plan-2025") # goal changes, OD changes, per-project attribution
-    tx.report(net, "report/")                     # the report the CLI's `report` writes
+    tx.report(net, "report/")                     # the report the CLI's `report` writes (a Report object)
     tx.population_reached(net, "tongxiang", [30, 60, 90], profiles=["car"])  # people within T minutes
+    net.explore(["baseline-2020", "plan-2025"])   # interactive map (folium), works offline
 
 The Python API mirrors the CLI: ``check``, ``compare`` and ``report`` return DataFrames (or a
 :class:`Comparison` of DataFrames) for notebooks.
@@ -25,6 +26,7 @@ from .kernel import CompiledGraph
 from .network import Network, Route, load_network
 from .parallel import travel_time_tables
 from .reporting import report
+from .results import Report
 
 __all__ = [
     "CompiledGraph",
@@ -32,6 +34,7 @@ __all__ = [
     "Network",
     "NetworkDataError",
     "QueryError",
+    "Report",
     "Route",
     "TxTransportError",
     "UnreachableError",

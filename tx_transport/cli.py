@@ -78,10 +78,28 @@ def cmd_isochrones(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_map(args: argparse.Namespace) -> int:
+    out = Path(args.output)
+    if out.suffix.lower() not in (".html", ".htm"):
+        raise TxTransportError(f"-o must name an HTML file (.html), got {out.name!r}")
+    _check_writable_dir(out.parent, "-o")
+    from .viz.webmap import explore, save_map
+
+    net = _load(args)
+    scenarios = [s.strip() for v in (args.scenario or []) for s in v.split(",") if s.strip()] or None
+    profiles = [p.strip() for p in args.profiles.split(",") if p.strip()]
+    tiles = None if args.tiles in ("none", "") else args.tiles
+    m = explore(net, scenarios, profiles=profiles, tiles=tiles)
+    save_map(m, out)
+    print(f"wrote {out}: {m.attrs['base_layers']} scenario · profile layers, {m.attrs['overlays']} overlays; open it in a browser")
+    return 0
+
+
 EPILOGS = {
     "scenarios": "example: tx-transport scenarios",
     "route": "example: tx-transport route tongxiang-station shanghai-hongqiao --scenario plan-2025 --profile rail --json",
     "isochrones": "example: tx-transport isochrones --from tongxiang --cutoffs 15,30,45,60 --scenario plan-2025 --profile car -o iso.gpkg",
+    "map": "example: tx-transport map --scenario baseline-2020,plan-2025 -o map.html",
 }
 
 
@@ -111,6 +129,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--scenario", default="plan-2025", help="scenario name (default plan-2025; list them with `tx-transport scenarios`)")
     sp.add_argument("--profile", default="car", help="car | rail | door-to-door | freight-water (profiles.yaml; default car)")
     sp.add_argument("-o", "--output", required=True, help="output .gpkg file")
+    sp = add("map", cmd_map, "interactive HTML map of scenarios (isochrones, goal routes, projects, places); works offline")
+    sp.add_argument("--scenario", action="append", help="scenario(s), comma-separated or repeated (default: all)")
+    sp.add_argument("--profiles", default="door-to-door,rail,car", help="profiles with isochrone bands (default door-to-door,rail,car)")
+    sp.add_argument("--tiles", default="auto", help="auto (OpenStreetMap tiles if reachable now) | none | a tile URL template")
+    sp.add_argument("-o", "--output", required=True, help="output .html file")
     from .cli_goals import EPILOGS as GOAL_EPILOGS
     from .cli_goals import register
 

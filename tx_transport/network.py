@@ -1049,6 +1049,18 @@ class Network:
         return Route(o_key, t_key, scenario, profile, total_min, float(df.length_km.sum()), df, geom, [o_node, t_node],
                      depart=clock(t_dep), arrive=clock(t_dep + total_min * 60.0), note=f"car + train {what}")
 
+    def explore(self, scenarios: Sequence[str] | str | None = None, **kwargs: Any) -> Any:
+        """An interactive map of the scenarios (a :class:`folium.Map`, shown inline in Jupyter).
+
+        Like geopandas' ``GeoDataFrame.explore``: isochrone bands and goal routes per scenario and
+        profile with a layer switch, projects by status, place popups, a scenario-difference
+        layer; works offline. Keyword options: see :func:`tx_transport.viz.webmap.explore`
+        (``profiles``, ``cutoffs``, ``difference``, ``tiles``, ``m``, ...). Save it with
+        ``m.save("map.html")`` or :func:`tx_transport.viz.webmap.save_map`.
+        """
+        from .viz.webmap import explore
+
+        return explore(self, scenarios, **kwargs)
 
     def with_road_graph(self, G: nx.MultiDiGraph) -> Network:
         """A copy of this network whose road layer is an OSMnx graph ``G`` (EPSG:4326,

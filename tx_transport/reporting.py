@@ -1,7 +1,8 @@
 """The one-command report: every goal for every scenario, comparisons, tables and figures.
 
 ``tx-transport report --out DIR`` (or :func:`report`) writes ``DIR/report.md``,
-``DIR/report.html``, ``DIR/tables/*.csv`` and ``DIR/figures/*.png``. Every file is written to a
+``DIR/report.html``, ``DIR/tables/*.csv``, ``DIR/figures/*.png`` and the interactive map
+``DIR/figures/map.html`` (offline; see :mod:`tx_transport.viz.webmap`). Every file is written to a
 temporary name first and renamed into place, so an interrupted run never leaves a truncated file.
 """
 
@@ -22,6 +23,7 @@ from ._files import atomic_write_text
 from ._version import __version__
 from .comparison import Comparison, compare
 from .goals import check, mileage_table
+from .results import Report
 
 if TYPE_CHECKING:
     from .network import Network
@@ -127,6 +129,7 @@ class _Doc:
 
     def __init__(self) -> None:
         self.blocks: list[tuple[str, Any]] = []
+        self.names: dict[str, str] = {}  # codes shown as names in tables (adcode -> "桐乡市 Tongxiang")
 
     def h(self, level: int, text: str) -> None:
         self.blocks.append(("h", (level, text)))
@@ -135,7 +138,14 @@ class _Doc:
         self.blocks.append(("p", text))
 
     def table(self, df: pd.DataFrame, floatfmt: str = ".1f") -> None:
+        if self.names:
+            df = df.copy()
+            for c in df.select_dtypes(exclude=["number", "bool"]).columns:
+                df[c] = df[c].map(lambda v: self.names.get(v, v) if isinstance(v, str) else v)
         self.blocks.append(("table", (df, floatfmt)))
+
+    def link(self, href: str, text: str) -> None:
+        self.blocks.append(("link", (href, text)))
 
     def img(self, rel: str, alt: str) -> None:
         self.blocks.append(("img", (rel, alt)))
@@ -152,6 +162,8 @@ class _Doc:
                 out.append(_md_table(df, ff))
             elif kind == "img":
                 out.append(f"![{val[1]}]({val[0]})")
+            elif kind == "link":
+                out.append(f"[{val[1]}]({val[0]})")
         return "\n\n".join(out) + "\n"
 
     def html(self, title: str) -> str:
@@ -167,6 +179,8 @@ class _Doc:
             elif kind == "img":
                 body.append(f'<figure><img src="{html.escape(val[0])}" alt="{html.escape(val[1])}" style="max-width:100%">'
                             f"<figcaption>{html.escape(val[1])}</figcaption></figure>")
+            elif kind == "link":
+                body.append(f'<p><a href="{html.escape(val[0])}">{html.escape(val[1])}</a></p>')
         css = ("body{font-family:sans-serif;max-width:60em;margin:2em auto;line-height:1.4}table{border-collapse:collapse;font-size:90%}"
                "td,th{border-bottom:1px solid #ccc;padding:2px 6px;text-align:left}")
         return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>{css}</style></head>"
@@ -187,62 +201,67 @@ def _md_table(df: pd.DataFrame, floatfmt: str = ".1f") -> str:
 
 
 def _figures(net: Network, out: Path, all_goals: pd.DataFrame, comps: list[Comparison], doc: _Doc,
-             save: Callable[[Any, Path], None]) -> list[str]:
-    """Draw the report's figures; returns the relative paths written."""
-    try:
-        from . import plot
-    except ImportError:  # pragma: no cover - plot module missing
-        doc.p("Figures skipped: tx_transport.plot is not available.")
-        return []
+             save: Callable[[Any, Path], None], tiles: str | None = "auto") -> list[str]:
+    """Draw the report's figures and its interactive map; returns the relative paths written."""
     import matplotlib.pyplot as plt
+
+    from . import viz
+    from .viz.webmap import explore, save_map
 
     written: list[str] = []
 
-    def emit(name: str, draw: Callable[[Any], Any], alt: str, size: tuple[float, float] = (8.3, 7.0)) -> None:
-        fig, ax = plt.subplots(figsize=size)
+    def emit(name: str, draw: Callable[[], Any], alt: str) -> None:
+        ax = draw()  # each figure function sizes its own figure to its content
         try:
-            draw(ax)
-            save(fig, out / "figures" / name)
+            save(ax.figure, out / "figures" / name)
             written.append(f"figures/{name}")
             doc.img(f"figures/{name}", alt)
         finally:
-            plt.close(fig)
+            plt.close(ax.figure)
 
     doc.h(2, "Maps and charts")
     scen = list(net.scenarios)
+    isos: dict[tuple[str, str], Any] = {}
     for s in scen:
-        emit(f"network_{s}.png", lambda ax, s=s: plot.network_map(net, s, ax=ax), f"Network of scenario {s}")
+        isos[(s, "door-to-door")] = net.isochrones("tongxiang", [15, 30, 45, 60], scenario=s, profile="door-to-door")
+    m = explore(net, scen, goal_table=all_goals, isochrones=isos, tiles=tiles)
+    save_map(m, out / "figures" / "map.html")
+    written.append("figures/map.html")
+    doc.link("figures/map.html", "Interactive map (opens in a browser, works offline): every scenario and profile with isochrone bands, "
+             "goal routes, projects by status and place popups; switch scenarios at the top right.")
+    for s in scen:
+        emit(f"network_{s}.png", lambda s=s: viz.network_map(net, s), f"Network of scenario {s}")
     oh = net.goals.get("one_hour_circles") or []
     targets = sorted({t["target"] for c in oh for t in c.get("targets", [])})
     for s in scen:
-        iso = net.isochrones("tongxiang", [15, 30, 45, 60], scenario=s, profile="door-to-door")
+        iso = isos[(s, "door-to-door")]
         times = net.travel_times("tongxiang", targets, scenario=s, profile="door-to-door").iloc[0]
         emit(f"isochrones_door-to-door_{s}.png",
-             lambda ax, iso=iso, times=times, s=s: plot.isochrone_map(net, iso, ax=ax, targets=targets, limit_min=60, times=times,
-                                                                       title=f"Door to door from Tongxiang, {s}"),
+             lambda iso=iso, times=times, s=s: viz.isochrone_map(net, iso, targets=targets, limit_min=60, times=times,
+                                                                  title=f"Door to door from Tongxiang, {s}"),
              f"Door-to-door isochrones from Tongxiang city centre, {s}")
     for c in comps:
         ia, ib = c.isochrones.get((c.a, "car")), c.isochrones.get((c.b, "car"))
         if ia is not None and ib is not None:
             emit(f"compare_area_{c.a}_vs_{c.b}.png",
-                 lambda ax, ia=ia, ib=ib, c=c: plot.comparison_map(net, ia, ib, ax=ax, cutoff_min=30, labels=(c.a, c.b)),
+                 lambda ia=ia, ib=ib, c=c: viz.comparison_map(net, ia, ib, cutoff_min=30, labels=(c.a, c.b)),
                  f"30-min car isochrone from Tongxiang: area gained and lost, {c.a} → {c.b}")
         od = c.od[(c.od.profile == "car") & (c.od.origin == "tongxiang")]
         if len(od):
             ta = od.set_index("destination").time_a
             tb = od.set_index("destination").time_b
             emit(f"compare_time_{c.a}_vs_{c.b}.png",
-                 lambda ax, ta=ta, tb=tb, c=c: plot.time_change_map(net, ta, tb, ax=ax,
-                                                                    title=f"Change in car time from Tongxiang, {c.a} → {c.b}"),
+                 lambda ta=ta, tb=tb, c=c: viz.time_change_map(net, ta, tb, title=f"Change in car time from Tongxiang, {c.a} → {c.b}"),
                  f"Change in car travel time from Tongxiang, {c.a} → {c.b}")
     for measure in ("station-to-station", "door-to-door"):
-        emit(f"goal_chart_{measure}.png", lambda ax, m=measure: plot.goal_chart(all_goals, ax=ax, goal="one-hour-circle", measure=m, net=net),
-             f"One-hour circle, {measure}: time against the 60-min limit per scenario", size=(8.3, 5.5))
+        emit(f"goal_chart_{measure}.png", lambda m=measure: viz.goal_chart(all_goals, goal="one-hour-circle", measure=m, net=net),
+             f"One-hour circle, {measure}: time against the 60-min limit per scenario")
     return written
 
 
 def report(net: Network, out: str | Path, *, scenarios: list[str] | None = None,
-           comparisons: tuple[tuple[str, str], ...] | None = None, figures: bool = True, progress: bool = True) -> dict[str, Any]:
+           comparisons: tuple[tuple[str, str], ...] | None = None, figures: bool = True, progress: bool = True,
+           tiles: str | None = "auto") -> Report:
     """Run every goal for every scenario and write the report.
 
     Parameters
@@ -255,12 +274,16 @@ def report(net: Network, out: str | Path, *, scenarios: list[str] | None = None,
     comparisons : pairs of scenarios, optional
         Default: :data:`DEFAULT_COMPARISONS` (those whose scenarios exist).
     figures : bool, default True
-        Draw the PNG figures.
+        Draw the PNG figures and the interactive map ``figures/map.html``.
+    tiles : str or None, default 'auto'
+        Background of the interactive map: ``'auto'`` adds OpenStreetMap tiles when the tile
+        server answers, ``None`` never (see :func:`tx_transport.viz.webmap.explore`).
 
     Returns
     -------
-    dict
-        ``goals`` (all goal rows), ``headline`` (per scenario), ``comparisons`` and ``files``.
+    Report
+        ``goals`` (all goal rows), ``headline`` (main scenario), ``comparisons``, ``files`` and
+        ``seconds``, as attributes or ``r["goals"]``; shows the headline table in a notebook.
     """
     t0 = time.perf_counter()
     out = Path(out)
@@ -300,6 +323,7 @@ def report(net: Network, out: str | Path, *, scenarios: list[str] | None = None,
         bar.update()
 
     doc = _Doc()
+    doc.names = {str(k): f"{r['name_zh']} {r['name_en']}" for k, r in net.boundaries.iterrows()}
     title = "Tongxiang in the Yangtze River Delta: does the plan reach its goals?"
     doc.h(1, title)
     doc.p(f"Generated by tx-transport {__version__} on {_dt.date.today().isoformat()} from the network bundle "
@@ -367,9 +391,9 @@ def report(net: Network, out: str | Path, *, scenarios: list[str] | None = None,
         doc.table(top)
     if figures:
         bar.set_postfix_str("figures")
-        from .plot import save_figure
+        from .viz import save_figure
 
-        files += _figures(net, out, all_goals, comps, doc, lambda fig, path: save_figure(fig, path))
+        files += _figures(net, out, all_goals, comps, doc, lambda fig, path: save_figure(fig, path), tiles=tiles)
         bar.update()
     doc.h(2, "Method, assumptions and sources")
     doc.p("Profiles: car (road layer, expressways entered at interchanges only, ramp and toll time); rail (station to station, "
@@ -387,7 +411,7 @@ def report(net: Network, out: str | Path, *, scenarios: list[str] | None = None,
     files += ["report.md", "report.html"]
     bar.update()
     bar.close()
-    return {"goals": all_goals, "headline": hl, "comparisons": comps, "files": files, "seconds": time.perf_counter() - t0}
+    return Report(goals=all_goals, headline=hl, comparisons=comps, files=files, seconds=time.perf_counter() - t0, out=out, scenario=main)
 
 
 __all__ = ["DEFAULT_COMPARISONS", "headline", "population_table", "report", "scenario_summary"]
