@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -15,12 +14,13 @@ import numpy as np
 import pandas as pd
 from shapely.geometry import LineString
 
-from .errors import QueryError, UnreachableError
+from .errors import QueryError, UnreachableError, cut
 from .geo import WGS84, haversine_km
 from .graph import build_graph
 from .io import Bundle, read_bundle
-from .isochrones import isochrone_polygons
+from .isochrones import isochrone_polygons, validate_cutoffs
 from .kernel import EPS_S, CompiledGraph, EdgeTable, override_time_s, profile_graph, profile_weight
+from .names import PlaceIndex
 from .scenario import ScenarioSelection, resolve_scenario
 
 Origin = str | tuple[float, float]
@@ -185,7 +185,8 @@ class Network:
                              "length_km": float(line["segment_km"][k]), "speed_kmh": float(line["operating_speed_kmh"]),
                              "from_node": f"place:{a}", "to_node": f"place:{c}"})
                 rgeoms.append(g)
-        rail = pd.DataFrame(rows).join(meta, on="project")
+        rail = pd.DataFrame(rows, columns=["link_id", "project", "mode", "link_class", "length_km", "speed_kmh", "from_node", "to_node"]
+                            ).join(meta, on="project")
         cols = ["link_id", "project", "mode", "link_class", "length_km", "speed_kmh", "lanes", "status", "opened", "plan_year", "name_en",
                 "geometry_kind", "source", "from_node", "to_node"]
         out = gpd.GeoDataFrame(pd.concat([df[cols], rail[cols]], ignore_index=True), geometry=geoms + rgeoms, crs=WGS84)
@@ -222,13 +223,13 @@ class Network:
     def _scenario_name(self, scenario: str | None) -> str:
         if scenario is None:
             return next(iter(self._b.scenarios))
-        if scenario not in self._b.scenarios:
-            raise QueryError(f"unknown scenario {scenario!r}; valid scenarios: {', '.join(self._b.scenarios)}")
+        if not isinstance(scenario, str) or scenario not in self._b.scenarios:
+            raise QueryError(f"unknown scenario {cut(scenario)!r}; valid scenarios: {', '.join(self._b.scenarios)}")
         return scenario
 
     def _profile(self, profile: str) -> dict[str, Any]:
-        if profile not in self._b.profiles:
-            raise QueryError(f"unknown profile {profile!r}; valid profiles: {', '.join(self._b.profiles)}")
+        if not isinstance(profile, str) or profile not in self._b.profiles:
+            raise QueryError(f"unknown profile {cut(profile)!r}; valid profiles: {', '.join(self._b.profiles)}")
         return self._b.profiles[profile]
 
     def graph(self, scenario: str | None = None, profile: str | None = None) -> nx.MultiDiGraph:
@@ -283,16 +284,40 @@ class Network:
         return self._compiled[key]
 
     # ------------------------------------------------------------------ origin resolution
-    def _place_error(self, pid: str) -> QueryError:
-        close = difflib.get_close_matches(pid, list(self._b.places.index), n=3)
-        hint = f" Did you mean {', '.join(close)}?" if close else ""
-        return QueryError(f"unknown place {pid!r}.{hint} Valid place ids: {', '.join(self._b.places.index)}")
+    @cached_property
+    def _place_index(self) -> PlaceIndex:
+        return PlaceIndex(self._b.places)
+
+    @property
+    def centre(self) -> str:
+        """Place id of the bundle's centre: ``centre`` in ``bundle.yaml``, else the
+        ``city_centre`` of ``goals.yaml`` ``circle_301510``. Reports and comparisons measure
+        from it.
+
+        Raises
+        ------
+        QueryError
+            The bundle names no centre.
+        """
+        c = getattr(self._b, "centre", None) or (self._b.goals.get("circle_301510") or {}).get("city_centre")
+        if not c:
+            raise QueryError(f"bundle {self.path.name!r} names no centre: add 'centre: <place id>' to its bundle.yaml")
+        return str(c)
+
+    def resolve_place(self, name: str, profile: str | None = None) -> str:
+        """The place id that ``name`` names: an id, or an English or Chinese name in any case
+        (see :func:`tx_transport.names.resolve_place`); under a station-to-station profile
+        (rail without roads) a station is preferred, so ``上海`` is Shanghai station."""
+        prefer = None
+        if profile is not None:
+            use = set(self._profile(profile)["use"])
+            prefer = ("station",) if "rail_run" in use and "road" not in use else None
+        return self._place_index.resolve(name, prefer_kinds=prefer)
 
     def _resolve(self, o: Origin, profile: str) -> tuple[str, Hashable]:
         if isinstance(o, str):
-            if o not in self._b.places.index:
-                raise self._place_error(o)
-            return o, f"place:{o}"
+            pid = self.resolve_place(o, profile)
+            return pid, f"place:{pid}"
         try:
             lon, lat = float(o[0]), float(o[1])
         except (TypeError, ValueError, IndexError):
@@ -501,7 +526,10 @@ class Network:
         origins : place id, (lon, lat) or a list of them
             With several origins, a point is reached when any origin reaches it in time.
         cutoffs : sequence of float, default (15, 30, 45, 60)
-            Band limits in minutes.
+            Band limits in minutes: duplicates are dropped and the bands sorted; at most
+            :data:`~tx_transport.isochrones.MAX_CUTOFFS` of them, each at most
+            :data:`~tx_transport.isochrones.MAX_CUTOFF_MIN`. A band does not depend on which
+            other cutoffs are asked.
         scenario, profile : str
         buffer_m : float, default 1000
             Area within this distance (m) of a reached road (or reached station/place) counts.
@@ -514,18 +542,15 @@ class Network:
             ``cutoff_min``, ``area_km2``, ``geometry`` (EPSG:4326), one row per cutoff, each band
             containing the smaller ones. See :mod:`tx_transport.isochrones` for the method.
         """
-        try:
-            cut = [float(c) for c in cutoffs]
-        except (TypeError, ValueError):
-            raise QueryError(f"cutoffs must be minutes, got {cutoffs!r}") from None
-        if not cut or not all(np.isfinite(c) and c > 0 for c in cut):
-            raise QueryError(f"cutoffs must be one or more positive, finite minutes, got {cutoffs!r}")
+        cuts = validate_cutoffs(cutoffs)
         cg = self.compiled(scenario, profile)
         res = [self._resolve(o, profile) for o in self._as_list(origins)]
+        if not res:
+            raise QueryError("isochrones need at least one origin (a place id or name, or a (lon, lat) pair)")
         src = self._idx(cg, [n for _, n in res])
-        limit = max(cut) * 60.0
+        limit = max(cuts) * 60.0
         dist = cg.dijkstra(src, limit_s=limit, min_only=True)
-        gdf = isochrone_polygons(cg, np.asarray(dist), cut, buffer_m=buffer_m, resolution_m=resolution_m)
+        gdf = isochrone_polygons(cg, np.asarray(dist), cuts, buffer_m=buffer_m, resolution_m=resolution_m)
         gdf.attrs.update(origins=[k for k, _ in res], scenario=self._scenario_name(scenario), profile=profile)
         return gdf
 
