@@ -10,6 +10,7 @@ Quick start::
     tx.check(net, "plan-2025")                    # every goal of networks/goals.yaml
     tx.compare(net, "baseline-2020", "plan-2025") # goal changes, OD changes, per-project attribution
     tx.report(net, "report/")                     # the report the CLI's `report` writes
+    tx.search_places("乌镇", net.places)           # places by Chinese or English name, any case
 
 The Python API mirrors the CLI: ``check``, ``compare`` and ``report`` return DataFrames (or a
 :class:`Comparison` of DataFrames) for notebooks.
@@ -20,6 +21,7 @@ from .comparison import Comparison, compare
 from .errors import NetworkDataError, QueryError, TxTransportError, UnreachableError
 from .goals import check, check_all, mileage_table
 from .kernel import CompiledGraph
+from .names import resolve_place, search_places
 from .network import Network, Route, load_network
 from .parallel import travel_time_tables
 from .reporting import report
@@ -40,5 +42,7 @@ __all__ = [
     "load_network",
     "mileage_table",
     "report",
+    "resolve_place",
+    "search_places",
     "travel_time_tables",
 ]

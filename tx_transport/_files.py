@@ -18,7 +18,7 @@ Guarantees
   ``flock`` on a hidden sibling lock file, released when the process ends, even when killed);
 - every temporary path is registered while it exists, so that an interrupt (see
   :func:`cleanup_temporaries`) leaves nothing behind; the final swap runs with SIGINT/SIGTERM
-  blocked, so a signal arrives before it or after it, never in the middle;
+  deferred, so a signal takes effect before it or after it, never in the middle;
 - errors name the path the user gave (:class:`~tx_transport.errors.OutputError`), never a
   temporary name.
 """
@@ -241,17 +241,30 @@ def _as_output_error(exc: OSError, user: str, real: Path, tmp: Path) -> OutputEr
 
 
 @contextlib.contextmanager
-def _signals_blocked() -> Iterator[None]:
-    """Defer SIGINT/SIGTERM during a short critical section (main thread, POSIX only)."""
-    sigs = {signal.SIGINT, signal.SIGTERM}
-    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+def _signals_deferred() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM back during a short critical section (the final swap of a folder):
+    a signal that arrives meanwhile is recorded and re-raised when the section ends, so it
+    takes effect before the section or after it, never in the middle. Main thread only (signal
+    handlers can only be set there); elsewhere the section just runs."""
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
+    got: list[int] = []
+
+    def record(signum: int, frame: object) -> None:
+        got.append(signum)
+
+    sigs = (signal.SIGINT, signal.SIGTERM)
+    old = {s: signal.getsignal(s) for s in sigs}
+    for s in sigs:
+        signal.signal(s, record)
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        for s, h in old.items():
+            signal.signal(s, h if h is not None else signal.SIG_DFL)
+        if got:
+            signal.raise_signal(got[0])
 
 
 # --------------------------------------------------------------------------- files
@@ -421,7 +434,7 @@ def atomic_folder(path: str | os.PathLike[str], *, kind: str, flag: str = "--out
             data = json.dumps(_manifest(tmp, kind, meta or {}), ensure_ascii=False, indent=1) + "\n"
             (tmp / MANIFEST).write_text(data, encoding="utf-8")
             check_output_folder(path, kind=kind, flag=flag)  # still replaceable after the work
-            with _signals_blocked():
+            with _signals_deferred():
                 if real.exists():
                     if not _exchange(tmp, real):
                         old = _temp_sibling(real, "old")

@@ -50,6 +50,8 @@ MAX_CUTOFFS = 24
 MAX_CUTOFF_MIN = 1440.0
 #: Largest time grid (cells); about 200 MB per float array.
 MAX_GRID_CELLS = 25_000_000
+#: Most road samples (points along reached edges) one call may take; about 80 MB per array.
+MAX_SAMPLES = 10_000_000
 
 _XY_CACHE: OrderedDict[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = OrderedDict()
 _XY_CACHE_SIZE = 8
@@ -149,6 +151,9 @@ def time_samples(cg: CompiledGraph, dist_s: np.ndarray, max_s: float, step_m: fl
         reach = np.where(tt > 0, (max_s - du) / tt, np.inf)
     last = np.minimum(np.floor(reach * nseg + 1e-9), nseg).astype(np.int64)
     cnt = last + 1
+    if cnt.sum() > MAX_SAMPLES:
+        raise QueryError(f"the isochrone would need {int(cnt.sum()):,} road samples (cap {MAX_SAMPLES:,}); "
+                         "use a coarser resolution_m or smaller cutoffs")
     rep = np.repeat(np.arange(len(u)), cnt)
     start = np.cumsum(cnt) - cnt
     k = np.arange(len(rep)) - np.repeat(start, cnt)
@@ -254,8 +259,8 @@ def isochrone_polygons(cg: CompiledGraph, dist_s: np.ndarray, cutoffs_min: Seque
     cutoffs = sorted({float(c) for c in cutoffs_min})
     if not cutoffs or cutoffs[0] <= 0 or not np.isfinite(cutoffs[-1]):
         raise ValueError("cutoffs must be positive, finite minutes")
-    if not (resolution_m > 0 and buffer_m >= 0):
-        raise ValueError("resolution_m must be positive and buffer_m non-negative")
+    if not (np.isfinite(resolution_m) and np.isfinite(buffer_m) and resolution_m > 0 and buffer_m >= 0):
+        raise QueryError(f"resolution_m must be positive and buffer_m non-negative (metres), got {resolution_m!r} and {buffer_m!r}")
     dist_s = np.asarray(dist_s, dtype=float)
     if dist_s.shape != (len(cg.nodes),):
         raise ValueError(f"dist_s must have one time per node ({len(cg.nodes)}), got shape {dist_s.shape}")

@@ -287,7 +287,7 @@ def _write_report(net: Network, out: Path, *, scenarios: list[str] | None, compa
     """The body of :func:`report`, writing into the (temporary) folder ``out``."""
     t0 = time.perf_counter()
     scen = scenarios or list(net.scenarios)
-    pairs = [p for p in (comparisons or DEFAULT_COMPARISONS) if p[0] in scen and p[1] in scen]
+    pairs = [p for p in (DEFAULT_COMPARISONS if comparisons is None else comparisons) if p[0] in scen and p[1] in scen]
     steps = len(scen) + len(pairs) + (1 if figures else 0) + 1
     bar = tqdm(total=steps, desc="tx-transport report", disable=not progress)
     files: list[str] = []
