@@ -298,6 +298,17 @@ def test_interrupted_report_leaves_nothing_partial(tmp_path, sig, rc_expected, w
         assert digest(out) == before, info  # the previous report untouched, nothing partial added
 
 
+@pytest.mark.parametrize("sig, rc_expected, word", [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")])
+def test_interrupt_while_starting_is_one_line(sig, rc_expected, word):
+    proc = subprocess.Popen([sys.executable, "-m", "tx_transport", "scenarios"], env=env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    time.sleep(0.3)  # still importing the package
+    proc.send_signal(sig)
+    _, stderr = proc.communicate(timeout=120)
+    if proc.returncode != 0:  # (0 only on a machine that starts in under 0.3 s)
+        assert (proc.returncode, stderr) == (rc_expected, f"tx-transport: {word}\n")
+
+
 # --------------------------------------------------------------------------- fuzzing
 PLACE_WORDS = st.sampled_from(["tongxiang", "wuzhen", "桐乡", "上海虹桥", "Hangzhou East", "atlantis", "", " ", "-", "--json"])
 TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=30)

@@ -510,6 +510,14 @@ def test_atomic_folder_errors_name_the_users_path(tmp_path):
     assert str(info.value) == f"cannot write {out}/figures/x.png: Is a directory"
     assert list(tmp_path.iterdir()) == []
 
+    def full_disk(p: Path) -> None:
+        raise OSError(28, "No space left on device", str(p))
+
+    with pytest.raises(OutputError) as info, _files.atomic_folder(out, kind="report") as tmp:
+        _files.atomic_write(tmp / "figures" / "map.png", full_disk)  # a figure saved inside the folder
+    assert str(info.value) == f"cannot write {out}/figures/map.png: No space left on device"
+    assert list(tmp_path.iterdir()) == []
+
 
 def test_second_writer_is_refused_naming_the_folder(tmp_path):
     out = tmp_path / "rep"

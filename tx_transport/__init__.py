@@ -16,6 +16,11 @@ The Python API mirrors the CLI: ``check``, ``compare`` and ``report`` return Dat
 :class:`Comparison` of DataFrames) for notebooks.
 """
 
+from ._startup import quiet_exit_on_signal, started_as_command_line
+
+if started_as_command_line():  # Ctrl-C while the command line imports: one line, no traceback
+    quiet_exit_on_signal()
+
 from ._version import __version__
 from .comparison import Comparison, compare
 from .errors import NetworkDataError, QueryError, TxTransportError, UnreachableError

@@ -447,9 +447,13 @@ def atomic_folder(path: str | os.PathLike[str], *, kind: str, flag: str = "--out
                     os.rename(tmp, real)
                 _remove(tmp)  # after an exchange: the previous folder
             ok = True
-        except OSError as exc:
-            if isinstance(exc, OutputError):
+        except OutputError as exc:  # e.g. from atomic_write inside the folder: name the user's path
+            if str(tmp) not in str(exc):
                 raise
+            err = OutputError(str(exc).replace(str(tmp), user.rstrip("/") or user))
+            err.errno = exc.errno
+            raise err from None
+        except OSError as exc:
             raise _as_output_error(exc, user, real, tmp) from None
     finally:
         _remove(tmp)

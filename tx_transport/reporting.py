@@ -276,8 +276,8 @@ def report(net: Network, out: str | Path, *, scenarios: list[str] | None = None,
     """
     check_output_folder(out, kind="report", flag="out")
     for s in scenarios or []:
-        net.selection(s)  # unknown scenarios, or a bundle without a centre, fail before any work
-    _ = net.centre
+        net.selection(s)  # unknown scenarios fail before any work,
+    _ = net.centre  # and so does a bundle without a centre
     with atomic_folder(out, kind="report", flag="out", meta={"bundle": net.path.name}) as tmp:
         return _write_report(net, tmp, scenarios=scenarios, comparisons=comparisons, figures=figures, progress=progress)
 

@@ -26,6 +26,7 @@ import threading
 from collections.abc import Callable
 
 from .._files import cleanup_temporaries
+from .._startup import quiet_exit_on_signal
 from ..errors import TxTransportError
 from . import goal_cmds, network_cmds
 from ._common import PROG, one_line
@@ -97,7 +98,8 @@ def _install_handlers() -> dict[int, object] | None:
     old = {}
     for s in (signal.SIGINT, signal.SIGTERM):
         old[s] = signal.getsignal(s)
-        signal.signal(s, _on_signal)
+        if old[s] != signal.SIG_IGN:  # a signal the process was started to ignore stays ignored
+            signal.signal(s, _on_signal)
     return old
 
 
@@ -123,7 +125,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _run(argv)
     finally:
-        _restore_handlers(old)
+        if argv is None:  # the real program: a late signal (while Python exits) ends quietly too
+            quiet_exit_on_signal()
+        else:  # called in-process (tests, notebooks): give the caller its handlers back
+            _restore_handlers(old)
 
 
 def _run(argv: list[str] | None) -> int:
