@@ -9,7 +9,6 @@ test_doortodoor.py; here they are checked for consistency (routes vs tables, rea
 from __future__ import annotations
 
 import math
-from itertools import pairwise
 
 import geopandas as gpd
 import networkx as nx

@@ -201,7 +201,7 @@ def test_as_is_scenario_reproduces_the_feeds_fastest_trains(net, feed_tt):
     st = feed_tt.stop_times
     # the feed's own fastest direct trains, computed independently from the stop_times table
     rows = []
-    for tid, g in st.groupby("trip_id", sort=False):
+    for _tid, g in st.groupby("trip_id", sort=False):
         s, arr, dep = g.stop_id.to_numpy(), g.arr_s.to_numpy(), g.dep_s.to_numpy()
         for i in range(len(s) - 1):
             for j in range(i + 1, len(s)):

@@ -1,5 +1,6 @@
 """The one-command report and the README headline."""
 
+import json
 import re
 from pathlib import Path
 
@@ -37,6 +38,13 @@ def test_report_files(rep, net):
         assert f"figures/{p.name}" in md
     assert not list(out.rglob(".*.tmp"))
     assert r["seconds"] < 120
+    # one atomic folder: a manifest lists every file and marks it complete; names, not codes
+    man = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    listed = {f["path"] for f in man["files"]}
+    assert man["complete"] is True and set(r["files"]) <= listed
+    assert listed == {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()} - {"manifest.json"}
+    assert "330483" not in md and "桐乡市 Tongxiang" in md
+    assert "shared/" not in md and "/work/" not in md  # notes never name the raw-data folder
     # the interactive map beside the PNGs, linked from both documents, loading nothing from the network
     page = (out / "figures" / "map.html").read_text(encoding="utf-8")
     assert "figures/map.html" in r["files"] and "](figures/map.html)" in md

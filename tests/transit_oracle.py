@@ -103,7 +103,7 @@ class TimeExpandedOracle:
         out = {}
         for s, lst in self.arrs.items():
             best = np.inf
-            for tm, na in lst:
+            for _tm, na in lst:
                 if na in dist:
                     best = min(best, t0 + dist[na])
             if np.isfinite(best):

@@ -12,10 +12,16 @@ Quick start::
     tx.report(net, "report/")                     # the report the CLI's `report` writes (a Report object)
     tx.population_reached(net, "tongxiang", [30, 60, 90], profiles=["car"])  # people within T minutes
     net.explore(["baseline-2020", "plan-2025"])   # interactive map (folium), works offline
+    tx.search_places("乌镇", net.places)           # places by Chinese or English name, any case
 
 The Python API mirrors the CLI: ``check``, ``compare`` and ``report`` return DataFrames (or a
 :class:`Comparison` of DataFrames) for notebooks.
 """
+
+from ._startup import quiet_exit_on_signal, started_as_command_line
+
+if started_as_command_line():  # Ctrl-C while the command line imports: one line, no traceback
+    quiet_exit_on_signal()
 
 from ._version import __version__
 from .accessibility import load_zones, population_reached
@@ -23,6 +29,7 @@ from .comparison import Comparison, compare
 from .errors import NetworkDataError, QueryError, TxTransportError, UnreachableError
 from .goals import check, check_all, mileage_table
 from .kernel import CompiledGraph
+from .names import resolve_place, search_places
 from .network import Network, Route, load_network
 from .parallel import travel_time_tables
 from .reporting import report
@@ -47,5 +54,7 @@ __all__ = [
     "mileage_table",
     "population_reached",
     "report",
+    "resolve_place",
+    "search_places",
     "travel_time_tables",
 ]

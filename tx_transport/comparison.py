@@ -4,7 +4,7 @@
 contribute?" with tables a report can quote:
 
 - ``goals``: every goal item in both scenarios, the change, and whether it is newly met or lost;
-- ``od``: travel times between Tongxiang's places and the YRD targets, before and after;
+- ``od``: travel times between the centre and towns of the bundle and the YRD targets, before and after;
 - ``isochrone_area``: area of each band in both scenarios, area gained and lost;
 - ``attribution``: for every project that differs, the goal minutes it saves when added to A on
   its own, and the minutes lost when it is removed from B (the two bracket its contribution
@@ -198,7 +198,7 @@ def attribution(net: Network, a: str, b: str, progress: bool = True) -> tuple[pd
 
 
 def compare(net: Network, a: str, b: str, *, od_origins: Sequence[str] | None = None, od_destinations: Sequence[str] | None = None,
-            profiles: Sequence[str] = ("car", "door-to-door"), iso_origin: str = "tongxiang",
+            profiles: Sequence[str] = ("car", "door-to-door"), iso_origin: str | None = None,
             cutoffs: Sequence[float] = (15, 30, 45, 60), with_attribution: bool = True, progress: bool = True) -> Comparison:
     """Compare scenario ``b`` against scenario ``a``.
 
@@ -208,10 +208,11 @@ def compare(net: Network, a: str, b: str, *, od_origins: Sequence[str] | None = 
     a, b : str
         Scenario names (e.g. ``"baseline-2020"``, ``"plan-2025"``).
     od_origins, od_destinations : list of place ids, optional
-        Default: Tongxiang's centre and towns (from the 301510 goal) to the city centres and
-        airports of the bundle.
+        Default: the centre and towns of the 301510 goal (else the bundle's centre) to the city
+        centres and airports of the bundle.
     profiles : profiles for the OD and isochrone comparisons.
-    iso_origin : origin of the isochrone-area comparison.
+    iso_origin : origin of the isochrone-area comparison; default the bundle's centre
+        (:attr:`Network.centre`).
     cutoffs : isochrone bands (minutes).
     with_attribution : compute the per-project attribution (the slowest part).
 
@@ -222,7 +223,8 @@ def compare(net: Network, a: str, b: str, *, od_origins: Sequence[str] | None = 
     net.selection(a)
     net.selection(b)
     c301 = net.goals.get("circle_301510") or {}
-    origins = list(od_origins) if od_origins else [c301.get("city_centre", iso_origin)] + list(c301.get("towns", []))
+    iso_origin = iso_origin or net.centre
+    origins = list(od_origins) if od_origins else [c301.get("city_centre") or iso_origin] + list(c301.get("towns") or [])
     pl = net.places
     dests = list(od_destinations) if od_destinations else list(pl.index[pl.kind.isin(["city", "airport"])])
     dests = [d for d in dests if d not in origins]

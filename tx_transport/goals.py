@@ -134,6 +134,29 @@ def trunk_road_nodes(net: Network, sel: ScenarioSelection) -> list[Any]:
     return [et.nodes[i] for i in sorted(nodes)]
 
 
+def boundary_label(net: Network, adcode: str) -> str:
+    """``name_zh name_en`` of boundary ``adcode`` (``330483`` -> ``桐乡市 Tongxiang``), or the code
+    when the bundle has no such boundary."""
+    b = net.boundaries
+    if str(adcode) not in b.index:
+        return str(adcode)
+    row = b.loc[str(adcode)]
+    name = " ".join(str(row.get(k) or "").strip() for k in ("name_zh", "name_en")).strip()
+    return name or str(adcode)
+
+
+def area_label(net: Network) -> str:
+    """The name of the area the goals are about: the ``mileage`` boundary of ``goals.yaml``
+    (e.g. ``桐乡市 Tongxiang``), else the name of the bundle's centre place."""
+    mg = net.goals.get("mileage") or {}
+    if mg.get("boundary") is not None and str(mg["boundary"]) in net.boundaries.index:
+        return boundary_label(net, str(mg["boundary"]))
+    try:
+        return str(net.places.loc[net.centre, "name_en"])
+    except TxTransportError:
+        return "the area"
+
+
 def _row(**kw: Any) -> dict[str, Any]:
     r = dict.fromkeys(COLUMNS)
     r.update(kw)
@@ -355,9 +378,10 @@ def check_mileage(net: Network, sel: ScenarioSelection) -> list[dict[str, Any]]:
         note = t.get("source", "")
         if list(t["modes"]) == ["rail"]:
             km, what = osm_rail_km(net, str(mg["boundary"]))
-            note = (f"OSM rail inside {mg['boundary']}: {km:.1f} km (all of {what}, every scenario); the library counts "
-                    f"{val:.1f} km for this scenario's lines; {note}")
-        rows.append(_row(scenario=sel.name, goal=t["goal"], group="mileage", origin=str(mg["boundary"]), target=f"by {t.get('year', '')}",
+            note = (f"OSM rail inside {boundary_label(net, str(mg['boundary']))}: {km:.1f} km (all of {what}, every scenario); "
+                    f"the library counts {val:.1f} km for this scenario's lines; {note}")
+        rows.append(_row(scenario=sel.name, goal=t["goal"], group="mileage", origin=boundary_label(net, str(mg["boundary"])),
+                         target=f"by {t.get('year', '')}",
                          measure="mileage", value=val, limit=float(t["target_km"]), unit="km", **{"pass": bool(val >= t["target_km"])},
                          margin=val - float(t["target_km"]), expected=True, path=per, note=note))
     return rows
@@ -373,18 +397,19 @@ def check_coverage(net: Network, sel: ScenarioSelection) -> list[dict[str, Any]]
     pop = net.places.population.reindex(towns)
     m = net._place_times(sel, prof, towns, list(cov["centres"]))
     rows = []
+    who = f"towns of {area_label(net)}"
     for j, centre in enumerate(cov["centres"]):
         ok = np.nan_to_num(m[:, j], nan=np.inf) <= limit
         share = 100.0 * ok.mean()
         within = [t for t, k in zip(towns, ok) if k]
-        rows.append(_row(scenario=sel.name, goal="coverage", group="towns", origin="tongxiang towns", target=centre, measure="share",
+        rows.append(_row(scenario=sel.name, goal="coverage", group="towns", origin=who, target=centre, measure="share",
                          value=share, limit=100.0, unit="%", **{"pass": bool(share >= 100.0)}, margin=share - 100.0, expected=True,
                          path="within: " + (", ".join(within) if within else "none"), note=cov.get("note", "")))
         known = pop.notna().values
         if known.sum() * 2 >= len(towns):
             p = pop.values[known]
             pshare = 100.0 * float(p[ok[known]].sum() / p.sum())
-            rows.append(_row(scenario=sel.name, goal="coverage", group="population", origin="tongxiang towns", target=centre,
+            rows.append(_row(scenario=sel.name, goal="coverage", group="population", origin=who, target=centre,
                              measure="share", value=pshare, limit=100.0, unit="%", **{"pass": bool(pshare >= 100.0)}, margin=pshare - 100.0,
                              expected=True, path=f"population known for {int(known.sum())} of {len(towns)} places",
                              note="population-weighted over the places whose population is known"))
@@ -441,7 +466,8 @@ def check_grids(net: Network, sel: ScenarioSelection) -> list[dict[str, Any]]:
         members = list(g.get("horizontals") or []) + list(g.get("verticals") or [])
         inside = [m for m in members if m in sel.projects]
         missing = [m for m in members if m not in sel.projects]
-        rows.append(_row(scenario=sel.name, goal=goal, group=str(g.get("name_zh", gid)), origin="tongxiang", target="corridors in service",
+        rows.append(_row(scenario=sel.name, goal=goal, group=str(g.get("name_zh", gid)), origin=area_label(net),
+                         target="corridors in service",
                          measure="count", value=float(len(inside)), limit=float(len(members)), unit="corridors",
                          **{"pass": not missing}, margin=float(len(inside) - len(members)), expected=True,
                          path=("missing: " + ", ".join(missing)) if missing else "all in service",
@@ -499,4 +525,4 @@ def check_all(net: Network, scenarios: list[str] | None = None, *, paths: bool =
     return pd.concat([check(net, s, paths=paths) for s in names], ignore_index=True)
 
 
-__all__ = ["COLUMNS", "check", "check_all", "check_selection", "interchange_access_nodes", "mileage_table"]
+__all__ = ["COLUMNS", "area_label", "boundary_label", "check", "check_all", "check_selection", "interchange_access_nodes", "mileage_table"]

@@ -53,12 +53,63 @@ PROJECT_KEYS = {
     "link": _COMMON_KEYS | {"road_class"},
     "channel": _COMMON_KEYS | {"waterway_class", "sinuosity", "locks"},
 }
+#: Sanity caps on design and model speeds by mode (km/h): not data, a guard against typos
+#: (Chinese design standards top out at 120 km/h for expressways (JTG B01-2014) and 350 km/h for
+#: HSR [M]; inland barges run at about 10 km/h).
+MAX_SPEED_KMH = {"road": 160.0, "expressway": 160.0, "rail": 450.0, "waterway": 60.0}
+#: Longest fixed time a bundle may give one step (minutes): port handling, a lock, a station time.
+MAX_STEP_MIN = 1440.0
+#: How many more values YAML aliases (``*name``) may add to a file before it is refused (a
+#: "billion laughs" file expands a few lines into billions of values).
+MAX_ALIAS_EXPANSION = 100_000
 #: libyaml's safe loader when PyYAML was built with it (same result, several times faster).
 _BASE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+class _AliasBomb(yaml.YAMLError):
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
+
+
+def _check_aliases(root: Any) -> None:
+    """Refuse a node graph whose aliases expand to far more values than it holds, or that
+    refers to itself (computed on the shared nodes, without expanding anything)."""
+    size: dict[int, int] = {}
+    busy: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if key in size:
+            continue
+        kids = [c for pair in node.value for c in pair] if isinstance(node, yaml.MappingNode) else \
+            list(node.value) if isinstance(node, yaml.SequenceNode) else []
+        if not done:
+            busy.add(key)
+            stack.append((node, True))
+            for c in kids:
+                if id(c) in busy:
+                    raise _AliasBomb("an alias refers to a value that contains it (a recursive structure)")
+                if id(c) not in size:
+                    stack.append((c, False))
+            continue
+        busy.discard(key)
+        size[key] = 1 + sum(size[id(c)] for c in kids)
+        if size[key] - len(size) > MAX_ALIAS_EXPANSION:
+            raise _AliasBomb(f"aliases (*name) expand it to more than {MAX_ALIAS_EXPANSION:,} extra values")
+
+
 class _YAML_LOADER(_BASE_LOADER):  # type: ignore[misc,valid-type]  # noqa: N801
-    """Safe loader that rejects a key given twice in one mapping (YAML would keep the last silently)."""
+    """Safe loader that rejects a key given twice in one mapping (YAML would keep the last
+    silently) and alias bombs (see :func:`_check_aliases`)."""
+
+    def get_single_data(self) -> Any:
+        node = self.get_single_node()
+        if node is None:
+            return None
+        _check_aliases(node)
+        return self.construct_document(node)
 
 
 def _no_duplicate_keys(loader: Any, node: Any, deep: bool = False) -> dict[Any, Any]:
@@ -99,6 +150,7 @@ class Bundle:
     scenario_timetables: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: urban-core polygons (``zones/urban_areas.geojson``: ``area`` id, EPSG:4326), or None
     urban_areas: gpd.GeoDataFrame | None = None
+    centre: str | None = None
 
 
 # --------------------------------------------------------------------------- small readers
@@ -109,13 +161,31 @@ def _read_yaml(path: Path, required: bool = True) -> Any:
                                    f"create {path.name} (see networks/README.md) or load another bundle")
         return None
     try:
-        with open(path, encoding="utf-8") as f:
-            return yaml.load(f, Loader=_YAML_LOADER)  # noqa: S506 (a safe loader)
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise NetworkDataError(str(path), "file", f"cannot be read ({exc.strerror or exc})",
+                               "check that it is a readable file") from None
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in raw[:4]:
+        raise NetworkDataError(str(path), "file", "is UTF-16 (or UTF-32) text, not UTF-8",
+                               "save the file as UTF-8 (in most editors: Save with Encoding -> UTF-8)")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise NetworkDataError(str(path), f"line {line}", "is not UTF-8 text (GB18030/GBK or another legacy encoding?)",
+                               "save the file as UTF-8 (in most editors: Save with Encoding -> UTF-8)") from None
+    try:
+        return yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 (a safe loader)
+    except _AliasBomb as exc:
+        raise NetworkDataError(str(path), "aliases", f"is refused: {exc.problem}",
+                               "write the values out instead of repeating aliases") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "file"
         raise NetworkDataError(str(path), where, f"is not valid YAML ({getattr(exc, 'problem', exc)})",
                                "correct the YAML syntax at that position") from None
+    except RecursionError:
+        raise NetworkDataError(str(path), "file", "is nested too deeply to read", "flatten the structure") from None
 
 
 def _read_csv(path: Path, required_cols: list[str], required: bool = True, numeric: tuple[str, ...] = ()) -> pd.DataFrame | None:
@@ -154,9 +224,11 @@ def _mapping(value: Any, file: Path, record: str) -> dict[str, Any]:
 
 def _read_items(path: Path, key: str) -> list[dict[str, Any]]:
     """The list under top-level ``key`` of an optional YAML file; every item must be a mapping."""
+    if not path.exists():
+        return []
     data = _read_yaml(path, required=False)
     if data is None:
-        return []
+        raise NetworkDataError(str(path), "file", "is empty", f"write '{key}: []' to declare no {key}, or delete the file")
     _mapping(data, path, "top level")
     items = data.get(key) or []
     if not isinstance(items, list):
@@ -167,7 +239,7 @@ def _read_items(path: Path, key: str) -> list[dict[str, Any]]:
 
 
 def _number(value: Any, file: Path, record: str, key: str, *, positive: bool = False,
-            allow_none: bool = False, minimum: float | None = None) -> float | None:
+            allow_none: bool = False, minimum: float | None = None, maximum: float | None = None) -> float | None:
     if value is None or (isinstance(value, str) and value.strip() == ""):
         if allow_none:
             return None
@@ -184,7 +256,41 @@ def _number(value: Any, file: Path, record: str, key: str, *, positive: bool = F
                                f"give '{key}' a value > 0 (units as documented in networks/README.md)")
     if minimum is not None and x < minimum:
         raise NetworkDataError(str(file), record, f"'{key}' must be >= {minimum:g}, got {x:g}", f"correct '{key}'")
+    if maximum is not None and x > maximum:
+        raise NetworkDataError(str(file), record, f"'{key}' must be <= {maximum:g}, got {x:g}",
+                               f"correct '{key}' (units as documented in networks/README.md)")
     return x
+
+
+def _whole(value: Any, file: Path, record: str, key: str, *, minimum: float, maximum: float) -> int:
+    """A whole number within bounds (a count)."""
+    x = _number(value, file, record, key, minimum=minimum, maximum=maximum)
+    assert x is not None
+    if x != int(x) or isinstance(value, bool):
+        raise NetworkDataError(str(file), record, f"'{key}' must be a whole number, got {value!r:.40}", f"give '{key}' as an integer")
+    return int(x)
+
+
+def _list_of_mappings(value: Any, file: Path, record: str) -> list[dict[str, Any]]:
+    """``value`` as a list of mappings (None is an empty list)."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise NetworkDataError(str(file), record, f"must be a list, got {type(value).__name__} {value!r:.60}",
+                               "write each item as a '- key: value' entry (see networks/README.md)")
+    for k, it in enumerate(value):
+        _mapping(it, file, f"{record} item {k + 1}")
+    return value
+
+
+def _ids(value: Any, file: Path, record: str, what: str) -> list[str]:
+    """``value`` as a list of ids (strings); None is an empty list."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise NetworkDataError(str(file), record, f"must be a flat list of {what} ids, got {value!r:.60}",
+                               f"write it as [id-1, id-2] with one {what} id per item")
+    return value
 
 
 def _detour(value: Any, file: Path, record: str, key: str) -> float:
@@ -290,7 +396,7 @@ def _load_places(root: Path, area: dict[str, float]) -> pd.DataFrame:
     return out
 
 
-def _load_rail(root: Path, places: pd.DataFrame, modes: dict[str, Any]) -> tuple[list[dict], dict]:
+def _load_rail(root: Path, places: pd.DataFrame, modes: dict[str, Any], area: dict[str, float] | None = None) -> tuple[list[dict], dict]:
     f = root / "rail.yaml"
     lines = _read_items(f, "lines")
     rail_classes = modes.get("rail", {}).get("classes", {})
@@ -302,6 +408,7 @@ def _load_rail(root: Path, places: pd.DataFrame, modes: dict[str, Any]) -> tuple
         except Exception as exc:  # pyogrio raises several types
             raise NetworkDataError(str(seg_file), "file", f"is not readable GeoJSON ({exc})",
                                    "re-run networks/build/build_bundle.py or fix the file") from None
+        _check_segments(seg_file, segs, area or DEFAULT_AREA)
         geom = {(str(a), str(b), str(c)): g for a, b, c, g in zip(segs["line"], segs["from"], segs["to"], segs.geometry)}
     for li in lines:
         rec = f"line {li.get('id')!r}"
@@ -313,7 +420,8 @@ def _load_rail(root: Path, places: pd.DataFrame, modes: dict[str, Any]) -> tuple
             raise NetworkDataError(str(f), rec, f"rail_class {li.get('rail_class')!r} is unknown",
                                    f"use one of {sorted(rail_classes)} (modes.yaml rail.classes)")
         li["operating_speed_kmh"] = _number(li.get("operating_speed_kmh"), f, rec, "operating_speed_kmh", positive=True)
-        li["design_speed_kmh"] = _number(li.get("design_speed_kmh"), f, rec, "design_speed_kmh", positive=True)
+        li["design_speed_kmh"] = _number(li.get("design_speed_kmh"), f, rec, "design_speed_kmh", positive=True,
+                                         maximum=MAX_SPEED_KMH["rail"])
         if li["operating_speed_kmh"] > li["design_speed_kmh"]:
             raise NetworkDataError(str(f), rec, f"operating_speed_kmh {li['operating_speed_kmh']:g} exceeds design_speed_kmh "
                                    f"{li['design_speed_kmh']:g}", "trains run at most at the design speed: correct one of the two")
@@ -396,6 +504,25 @@ def _load_rail(root: Path, places: pd.DataFrame, modes: dict[str, Any]) -> tuple
     return lines, geom
 
 
+def _check_segments(f: Path, segs: gpd.GeoDataFrame, area: dict[str, float]) -> None:
+    """rail_segments.geojson: the properties the loader needs, LineStrings, coordinates in the area."""
+    for col in ("line", "from", "to"):
+        if col not in segs.columns:
+            raise NetworkDataError(str(f), "properties", f"features lack the property '{col}'",
+                                   "give every feature 'line' (rail.yaml line id), 'from' and 'to' (station place ids)")
+    for k, (li, a, b, g) in enumerate(zip(segs["line"], segs["from"], segs["to"], segs.geometry)):
+        rec = f"feature {k + 1} ({li} {a} -> {b})"
+        if g is None or g.geom_type != "LineString" or g.is_empty:
+            raise NetworkDataError(str(f), rec, f"geometry is {getattr(g, 'geom_type', None) or 'missing'}, not a LineString",
+                                   "give each segment as a LineString from station to station")
+        x0, y0, x1, y1 = g.bounds
+        if not (area["min_lon"] <= x0 and x1 <= area["max_lon"] and area["min_lat"] <= y0 and y1 <= area["max_lat"]):
+            swapped = area["min_lon"] <= y0 and y1 <= area["max_lon"] and area["min_lat"] <= x0 and x1 <= area["max_lat"]
+            hint = "lat and lon look swapped (GeoJSON is [lon, lat]); " if swapped else ""
+            raise NetworkDataError(str(f), rec, f"coordinates (lon {x0:g}..{x1:g}, lat {y0:g}..{y1:g}) are outside the plausible area",
+                                   hint + "give WGS84 [lon, lat] positions, or re-run networks/build/build_bundle.py")
+
+
 def _line_latlon_pairs(g: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     c = np.asarray(g.coords)
     return c[:-1, 1], c[:-1, 0], c[1:, 1], c[1:, 0]
@@ -432,7 +559,8 @@ def _load_corridors(root: Path, places: pd.DataFrame, area: dict[str, float]) ->
         _known_keys(c, PROJECT_KEYS["corridor"], f, rec)
         _status(c, f, rec)
         _in_boundary(c, f, rec)
-        c["design_speed_kmh"] = _number(c.get("design_speed_kmh"), f, rec, "design_speed_kmh", positive=True)
+        c["design_speed_kmh"] = _number(c.get("design_speed_kmh"), f, rec, "design_speed_kmh", positive=True,
+                                        maximum=MAX_SPEED_KMH["expressway"])
         c["lanes"] = _number(c.get("lanes"), f, rec, "lanes", positive=True, allow_none=True)
         if c.get("length_km") is not None:
             c["length_km"] = _number(c["length_km"], f, rec, "length_km", positive=True)
@@ -455,7 +583,8 @@ def _load_trunk(root: Path, places: pd.DataFrame, area: dict[str, float], modes:
         if t.get("road_class") not in plan_classes:
             raise NetworkDataError(str(f), rec, f"road_class {t.get('road_class')!r} is unknown",
                                    f"use one of {sorted(plan_classes)} (modes.yaml road.plan_classes)")
-        t["design_speed_kmh"] = _number(t.get("design_speed_kmh"), f, rec, "design_speed_kmh", positive=True)
+        t["design_speed_kmh"] = _number(t.get("design_speed_kmh"), f, rec, "design_speed_kmh", positive=True,
+                                        maximum=MAX_SPEED_KMH["road"])
         t["lanes"] = _number(t.get("lanes"), f, rec, "lanes", positive=True, allow_none=True)
         if t.get("length_km") is not None:
             t["length_km"] = _number(t["length_km"], f, rec, "length_km", positive=True)
@@ -569,15 +698,22 @@ def _validate_modes(f: Path, modes: dict[str, Any]) -> None:
         _mapping(modes[sec].get("classes") or {}, f, f"{sec}.classes")
     for cls, d in (modes["road"].get("classes") or {}).items():
         _mapping(d, f, f"road.classes.{cls}")
-        _number(d.get("design_speed_kmh"), f, f"road.classes.{cls}", "design_speed_kmh", positive=True)
+        _number(d.get("design_speed_kmh"), f, f"road.classes.{cls}", "design_speed_kmh", positive=True, maximum=MAX_SPEED_KMH["road"])
         of = _number(d.get("operating_factor"), f, f"road.classes.{cls}", "operating_factor", positive=True)
         if of is not None and of > 1:
             raise NetworkDataError(str(f), f"road.classes.{cls}", f"operating_factor {of:g} is above 1",
                                    "give the share of design speed as a fraction (0.85, not 85)")
     if modes["road"].get("default_class") not in (modes["road"].get("classes") or {}):
         raise NetworkDataError(str(f), "road.default_class", "is not one of road.classes", "name a class of road.classes")
-    _number(modes["road"].get("ramp_toll_min"), f, "road.ramp_toll_min", "ramp_toll_min", minimum=0)
+    _number(modes["road"].get("ramp_toll_min"), f, "road.ramp_toll_min", "ramp_toll_min", minimum=0, maximum=MAX_STEP_MIN)
     _validate_road_speeds(f, modes["road"])
+    if modes["road"].get("connector_speed_kmh") is not None:
+        _number(modes["road"]["connector_speed_kmh"], f, "road.connector_speed_kmh", "connector_speed_kmh", positive=True,
+                maximum=MAX_SPEED_KMH["road"])
+    if modes["road"].get("connector_count") is not None:
+        _whole(modes["road"]["connector_count"], f, "road.connector_count", "connector_count", minimum=1, maximum=50)
+    if modes["road"].get("connector_max_km") is not None:
+        _number(modes["road"]["connector_max_km"], f, "road.connector_max_km", "connector_max_km", minimum=0, maximum=100)
     _detour(modes["road"].get("connector_detour"), f, "road.connector_detour", "connector_detour")
     if modes["road"].get("schematic_detour") is not None:
         _detour(modes["road"]["schematic_detour"], f, "road.schematic_detour", "schematic_detour")
@@ -598,11 +734,16 @@ def _validate_modes(f: Path, modes: dict[str, Any]) -> None:
         raise NetworkDataError(str(f), "rail.station.wait_factor", f"{station['wait_factor']} is above 1",
                                "give the expected wait as a fraction of the headway (0.5 for random arrivals)")
     for key, v in station.items():
-        _number(v, f, f"rail.station.{key}", key, minimum=0)
+        _number(v, f, f"rail.station.{key}", key, minimum=0, maximum=MAX_STEP_MIN)
     _number(modes["rail"].get("running_time_supplement"), f, "rail.running_time_supplement", "running_time_supplement",
             minimum=0, allow_none=True)
-    for cls, d in (modes.get("waterway", {}).get("classes") or {}).items():
-        _number(d.get("speed_kmh"), f, f"waterway.classes.{cls}", "speed_kmh", positive=True)
+    water = _mapping(modes.get("waterway") or {}, f, "waterway")
+    for cls, d in _mapping(water.get("classes") or {}, f, "waterway.classes").items():
+        _mapping(d, f, f"waterway.classes.{cls}")
+        _number(d.get("speed_kmh"), f, f"waterway.classes.{cls}", "speed_kmh", positive=True, maximum=MAX_SPEED_KMH["waterway"])
+    for key in ("port_transfer_min", "lock_min"):
+        if water.get(key) is not None:
+            _number(water[key], f, f"waterway.{key}", key, minimum=0, maximum=MAX_STEP_MIN)
 
 
 def _validate_road_speeds(f: Path, road: dict[str, Any]) -> None:
@@ -664,6 +805,9 @@ def _validate_profiles(f: Path, profiles: dict[str, Any]) -> dict[str, dict[str,
         if not isinstance(use, list):
             raise NetworkDataError(str(f), rec, f"'use' must be a list of edge kinds, got {use!r}", "write it as use: [road, ramp, ...]")
         for k in use:
+            if not isinstance(k, str):
+                raise NetworkDataError(str(f), rec, f"'use' must be a flat list of edge kinds, got item {k!r:.60}",
+                                       "write it as use: [road, ramp, connector] (one kind per item)")
             if k == "rail_run" and "rail_dwell" not in use:
                 use.append("rail_dwell")
             if k not in EDGE_KINDS:
@@ -686,7 +830,8 @@ def _timetable_profile(f: Path, rec: str, p: dict[str, Any], profiles: dict[str,
 
     _known_keys(p, TIMETABLE_PROFILE_KEYS, f, rec)
     if p["router"] != "timetable":
-        raise NetworkDataError(str(f), rec, f"router {p['router']!r} is unknown", "use 'router: timetable' or leave 'router' out for road/water profiles")
+        raise NetworkDataError(str(f), rec, f"router {p['router']!r} is unknown",
+                               "use 'router: timetable' or leave 'router' out for road/water profiles")
     if p.get("measure") not in TIMETABLE_MEASURES:
         raise NetworkDataError(str(f), rec, f"measure {p.get('measure')!r} is unknown",
                                "use 'fastest-of-day' (station to station) or 'window' (door to door over the departure window)")
@@ -752,6 +897,7 @@ def _validate_scenarios(b: Bundle, f: Path) -> None:
     known = set(b.projects.index)
     design = {x["id"]: float(x["design_speed_kmh"]) for x in list(b.rail_lines) + list(b.corridors) + list(b.trunk_links)
               if x.get("design_speed_kmh")}
+    mode_of = dict(b.projects["mode"]) if "mode" in b.projects else {}
     for name, s in b.scenarios.items():
         rec = f"scenario {name!r}"
         _check_id(name, f, rec, "scenario name")
@@ -763,6 +909,12 @@ def _validate_scenarios(b: Bundle, f: Path) -> None:
         for key in ("opened_by", "plan_by"):
             if s.get(key) is not None:
                 s[key] = int(_number(s[key], f, rec, key, minimum=1800))  # type: ignore[arg-type]
+        if s.get("all") is not None and not isinstance(s["all"], bool):
+            raise NetworkDataError(str(f), rec, f"'all' must be true or false, got {type(s['all']).__name__} {s['all']!r:.40}",
+                                   "write all: true or all: false without quotes, or remove the key")
+        if s.get("extends") is not None and not isinstance(s["extends"], str):
+            raise NetworkDataError(str(f), rec, f"'extends' must be one scenario name, got {s['extends']!r:.60}",
+                                   "write extends: <scenario name> (one name, not a list)")
         if s.get("extends") is not None and s["extends"] not in b.scenarios:
             raise NetworkDataError(str(f), rec, f"extends unknown scenario {s['extends']!r}",
                                    f"use one of {sorted(b.scenarios)}")
@@ -771,6 +923,9 @@ def _validate_scenarios(b: Bundle, f: Path) -> None:
                 raise NetworkDataError(str(f), f"{rec}, {key}", f"must be a list of project ids, got {s[key]!r}",
                                        f"write it as {key}: [{s[key]}]")
             for p in s.get(key) or []:
+                if not isinstance(p, str):
+                    raise NetworkDataError(str(f), f"{rec}, {key}", f"items must be project ids, got {p!r:.60}",
+                                           f"write it as {key}: [id-1, id-2] with one project id per item")
                 if p not in known:
                     raise NetworkDataError(str(f), f"{rec}, {key}", f"unknown project {p!r}",
                                            "use a project id of rail/expressways/trunk_roads/waterways.yaml")
@@ -778,7 +933,7 @@ def _validate_scenarios(b: Bundle, f: Path) -> None:
             if p not in known:
                 raise NetworkDataError(str(f), f"{rec}, speed_kmh", f"unknown project {p!r}", "use a project id")
             s["speed_kmh"][p] = _number(v, f, f"{rec}, speed_kmh.{p}", "speed_kmh", positive=True)
-            cap = design.get(p, 400.0)
+            cap = design.get(p) or MAX_SPEED_KMH.get(mode_of.get(p, ""), MAX_SPEED_KMH["rail"])
             if s["speed_kmh"][p] > cap:
                 raise NetworkDataError(str(f), f"{rec}, speed_kmh.{p}", f"{s['speed_kmh'][p]:g} km/h is above the project's design "
                                        f"speed ({cap:g} km/h)", "give an operating speed in km/h no higher than the design speed")
@@ -797,17 +952,17 @@ def _validate_goals(b: Bundle, f: Path) -> None:
     places = b.places.index
     for k, v in (_mapping(g.get("model_error_min") or {}, f, "model_error_min")).items():
         _number(v, f, f"model_error_min.{k}", k, minimum=0)
-    for c in g.get("one_hour_circles") or []:
+    for c in _list_of_mappings(g.get("one_hour_circles"), f, "one_hour_circles"):
         rec = f"one_hour_circles {c.get('id')!r}"
         _number(c.get("limit_min"), f, rec, "limit_min", positive=True)
-        for m in c.get("measures") or []:
+        for m in _list_of_mappings(c.get("measures"), f, f"{rec}, measures"):
             if m.get("profile") not in b.profiles:
                 raise NetworkDataError(str(f), rec, f"measure uses unknown profile {m.get('profile')!r}", f"use one of {sorted(b.profiles)}")
             if m.get("origin") not in places:
                 raise NetworkDataError(str(f), rec, f"unknown origin place {m.get('origin')!r}", "use a place id of places.csv")
-        for t in c.get("targets") or []:
+        for t in _list_of_mappings(c.get("targets"), f, f"{rec}, targets"):
             for key in ("target", "station"):
-                if t.get(key) is not None and t[key] not in places:
+                if t.get(key) is not None and (not isinstance(t[key], str) or t[key] not in places):
                     raise NetworkDataError(str(f), f"{rec}, target {t.get('target')!r}", f"unknown place {t[key]!r}", "use a place id of places.csv")
     rs = g.get("rail_service")
     if rs:
@@ -817,29 +972,38 @@ def _validate_goals(b: Bundle, f: Path) -> None:
     c = g.get("circle_301510")
     if c:
         rec = "circle_301510"
+        _mapping(c, f, rec)
+        _ids(c.get("towns"), f, f"{rec}, towns", "place")
         for key in ("centre_limit_min", "neighbour_limit_min", "interchange_limit_min"):
             _number(c.get(key), f, rec, key, positive=True)
         for p in [c.get("city_centre")] + list(c.get("towns") or []):
-            if p not in places:
+            if not isinstance(p, str) or p not in places:
                 raise NetworkDataError(str(f), rec, f"unknown place {p!r}", "use a place id of places.csv")
         if c.get("neighbour_reading") not in ("nearest-town", "nearest-trunk-road"):
             raise NetworkDataError(str(f), rec, f"neighbour_reading {c.get('neighbour_reading')!r} is unknown",
                                    "use 'nearest-town' or 'nearest-trunk-road'")
         if c.get("profile") not in b.profiles:
             raise NetworkDataError(str(f), rec, f"unknown profile {c.get('profile')!r}", f"use one of {sorted(b.profiles)}")
-    for t in (g.get("mileage") or {}).get("targets") or []:
+    for t in _list_of_mappings(_mapping(g.get("mileage") or {}, f, "mileage").get("targets"), f, "mileage, targets"):
         _number(t.get("target_km"), f, f"mileage {t.get('goal')!r}", "target_km", positive=True)
+        _ids(t.get("modes"), f, f"mileage {t.get('goal')!r}, modes", "mode")
     mg = g.get("mileage")
     if mg and mg.get("boundary") is not None and len(b.boundaries) and str(mg["boundary"]) not in set(b.boundaries["adcode"]):
         raise NetworkDataError(str(f), "mileage", f"boundary {mg['boundary']!r} is not an adcode of boundaries.geojson",
                                f"use one of {sorted(b.boundaries['adcode'])}")
     for gid, grid in _mapping(g.get("networks") or {}, f, "networks").items():
+        _mapping(grid, f, f"networks.{gid}")
+        for key in ("horizontals", "verticals"):
+            _ids(grid.get(key), f, f"networks.{gid}.{key}", "project")
         for pid in list(grid.get("horizontals") or []) + list(grid.get("verticals") or []):
             if pid not in b.projects.index:
                 raise NetworkDataError(str(f), f"networks.{gid}", f"unknown project {pid!r}",
                                        "use a project id of expressways.yaml / waterways.yaml")
     cov = g.get("coverage")
     if cov:
+        _mapping(cov, f, "coverage")
+        for key in ("centres", "towns"):
+            _ids(cov.get(key), f, f"coverage.{key}", "place")
         _number(cov.get("limit_min"), f, "coverage", "limit_min", positive=True)
         if cov.get("profile") not in b.profiles:
             raise NetworkDataError(str(f), "coverage", f"unknown profile {cov.get('profile')!r}", f"use one of {sorted(b.profiles)}")
@@ -868,7 +1032,11 @@ def read_bundle(path: str | Path | None = None) -> Bundle:
     prof_f = root / "profiles.yaml"
     profiles = _validate_profiles(prof_f, _read_yaml(prof_f))
     places = _load_places(root, area)
-    rail_lines, rail_geometry = _load_rail(root, places, modes)
+    rail_lines, rail_geometry = _load_rail(root, places, modes, area)
+    centre = manifest.get("centre")
+    if centre is not None and (not isinstance(centre, str) or centre not in places.index):
+        raise NetworkDataError(str(man_f), "centre", f"{centre!r:.60} is not a place id of places.csv",
+                               "give the id of the place reports measure from, e.g. centre: tongxiang")
     corridors = _load_corridors(root, places, area)
     trunk = _load_trunk(root, places, area, modes)
     channels = _load_channels(root, places, area, modes)
@@ -881,7 +1049,7 @@ def read_bundle(path: str | Path | None = None) -> Bundle:
     goals_f = root / "goals.yaml"
     goals = _read_yaml(goals_f, required=False) or {}
     b = Bundle(root, area, places, rail_lines, rail_geometry, corridors, trunk, channels, road_nodes, road_edges,
-               boundaries, sc["scenarios"], goals, modes, profiles)
+               boundaries, sc["scenarios"], goals, modes, profiles, centre=centre)
     b.urban_areas = _load_urban_areas(root, modes)
     b.projects = _build_projects(b)
     _validate_road_projects(b)

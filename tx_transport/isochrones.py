@@ -8,14 +8,18 @@ Method (the raster-and-contour approach of Valhalla and r5r, made exact along ed
    same points from ``v``), so partial edges count to the exact point reached and one-way roads
    are only reached in their own direction; reached places (stations, airports, ports) are point
    samples, and so is every reached node of a sampled edge;
-2. samples are binned onto a grid in :data:`~tx_transport.geo.METRIC_CRS` (aligned on
-   multiples of ``resolution_m``) keeping the minimum time per cell, and a minimum filter with a disk of radius ``buffer_m`` spreads each time to
-   the area within the buffer;
-3. each band is the filled contour ``time ≤ cutoff`` (contourpy), returned in EPSG:4326.
+2. samples are binned onto a grid in :data:`~tx_transport.geo.METRIC_CRS` (a fixed lattice:
+   cell ``(i, j)`` is centred on ``(i·resolution_m, j·resolution_m)`` whatever the extent)
+   keeping the minimum time per cell, and a minimum filter with a disk of radius ``buffer_m``
+   spreads each time to the area within the buffer;
+3. each band is the filled contour ``time ≤ cutoff`` (contourpy), returned in EPSG:4326. For the
+   band of cutoff ``c`` every cell above ``c`` counts as ``10·c`` (plus one second), so the
+   band depends only on the cells reached within ``c``: asking 15 min alone or together with
+   30/45/60 gives the same 15-min band (the bands do not depend on which other cutoffs are asked).
 
-Bands are nested by construction (one time surface, increasing thresholds), keep holes where
-nothing is reached, and stations reached by rail make islands. Expressway edges between
-interchanges and rail track are not reached area.
+Bands are nested (the same time surface, increasing thresholds), keep holes where nothing is
+reached, and stations reached by rail make islands. Expressway edges between interchanges and
+rail track are not reached area.
 
 Performance: the metric projection of the node coordinates is cached (per coordinate arrays,
 checked by content, so a :class:`~tx_transport.kernel.CompiledGraph` stays a plain picklable
@@ -36,12 +40,66 @@ import numpy as np
 import shapely
 from scipy import ndimage
 
+from .errors import QueryError, cut
 from .geo import WGS84, to_metric, to_wgs84
 from .kernel import CompiledGraph
+
+#: Most isochrone bands one call may ask for (each band is a full contour and polygon).
+MAX_CUTOFFS = 24
+#: Largest cutoff (minutes): a day.
+MAX_CUTOFF_MIN = 1440.0
+#: Largest time grid (cells); about 200 MB per float array.
+MAX_GRID_CELLS = 25_000_000
+#: Most road samples (points along reached edges) one call may take; about 80 MB per array.
+MAX_SAMPLES = 10_000_000
 
 _XY_CACHE: OrderedDict[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = OrderedDict()
 _XY_CACHE_SIZE = 8
 _XY_LOCK = threading.Lock()
+
+
+def validate_cutoffs(cutoffs: Sequence[float] | float | str) -> list[float]:
+    """Isochrone cutoffs as sorted, distinct, positive, finite minutes.
+
+    Parameters
+    ----------
+    cutoffs : sequence of float (or one number)
+        Minutes; duplicates are dropped (``30, 30`` is one band).
+
+    Returns
+    -------
+    list of float
+        Ascending.
+
+    Raises
+    ------
+    QueryError
+        Not numbers, not positive and finite, above :data:`MAX_CUTOFF_MIN`, none, or more than
+        :data:`MAX_CUTOFFS` distinct values.
+    """
+    if isinstance(cutoffs, (int, float, np.number)) and not isinstance(cutoffs, bool):
+        cutoffs = [cutoffs]
+    if isinstance(cutoffs, (str, bytes)) or not hasattr(cutoffs, "__iter__"):
+        raise QueryError(f"cutoffs must be a list of minutes, got {cut(repr(cutoffs))}")
+    vals: list[float] = []
+    for c in cutoffs:
+        if isinstance(c, bool):
+            raise QueryError(f"cutoffs must be minutes, got {c!r}")
+        try:
+            x = float(c)
+        except (TypeError, ValueError):
+            raise QueryError(f"cutoffs must be minutes, got {cut(repr(c))}") from None
+        if not (np.isfinite(x) and x > 0):
+            raise QueryError(f"cutoffs must be positive, finite minutes, got {cut(repr(c))}")
+        if x > MAX_CUTOFF_MIN:
+            raise QueryError(f"cutoff {x:g} min is above the cap of {MAX_CUTOFF_MIN:g} min (a day)")
+        vals.append(x)
+    out = sorted(set(vals))
+    if not out:
+        raise QueryError("give at least one cutoff (minutes), e.g. 15,30,45,60")
+    if len(out) > MAX_CUTOFFS:
+        raise QueryError(f"{len(out)} distinct cutoffs asked; the cap is {MAX_CUTOFFS} bands per call: ask fewer (e.g. every 10 min)")
+    return out
 
 
 def metric_xy(cg: CompiledGraph) -> tuple[np.ndarray, np.ndarray]:
@@ -93,6 +151,9 @@ def time_samples(cg: CompiledGraph, dist_s: np.ndarray, max_s: float, step_m: fl
         reach = np.where(tt > 0, (max_s - du) / tt, np.inf)
     last = np.minimum(np.floor(reach * nseg + 1e-9), nseg).astype(np.int64)
     cnt = last + 1
+    if cnt.sum() > MAX_SAMPLES:
+        raise QueryError(f"the isochrone would need {int(cnt.sum()):,} road samples (cap {MAX_SAMPLES:,}); "
+                         "use a coarser resolution_m or smaller cutoffs")
     rep = np.repeat(np.arange(len(u)), cnt)
     start = np.cumsum(cnt) - cnt
     k = np.arange(len(rep)) - np.repeat(start, cnt)
@@ -195,11 +256,11 @@ def isochrone_polygons(cg: CompiledGraph, dist_s: np.ndarray, cutoffs_min: Seque
         :data:`~tx_transport.geo.METRIC_CRS`) and ``geometry`` (MultiPolygon, EPSG:4326); empty
         geometry where nothing is reached.
     """
-    cutoffs = sorted(float(c) for c in cutoffs_min)
+    cutoffs = sorted({float(c) for c in cutoffs_min})
     if not cutoffs or cutoffs[0] <= 0 or not np.isfinite(cutoffs[-1]):
         raise ValueError("cutoffs must be positive, finite minutes")
-    if not (resolution_m > 0 and buffer_m >= 0):
-        raise ValueError("resolution_m must be positive and buffer_m non-negative")
+    if not (np.isfinite(resolution_m) and np.isfinite(buffer_m) and resolution_m > 0 and buffer_m >= 0):
+        raise QueryError(f"resolution_m must be positive and buffer_m non-negative (metres), got {resolution_m!r} and {buffer_m!r}")
     dist_s = np.asarray(dist_s, dtype=float)
     if dist_s.shape != (len(cg.nodes),):
         raise ValueError(f"dist_s must have one time per node ({len(cg.nodes)}), got shape {dist_s.shape}")
@@ -210,24 +271,28 @@ def isochrone_polygons(cg: CompiledGraph, dist_s: np.ndarray, cutoffs_min: Seque
     areas: list[float] = []
     if len(st):
         pad = buffer_m + 2 * resolution_m
-        # the grid is aligned on multiples of resolution_m, so bands of different origins,
-        # cutoffs and scenarios share one lattice and compare (union, difference) without slivers
-        x0 = np.floor((sx.min() - pad) / resolution_m) * resolution_m
-        y0 = np.floor((sy.min() - pad) / resolution_m) * resolution_m
-        nx_ = int(np.ceil((sx.max() + pad - x0) / resolution_m)) + 1
-        ny_ = int(np.ceil((sy.max() + pad - y0) / resolution_m)) + 1
+        # a fixed lattice: cell (i, j) is centred on (i, j) * resolution_m in METRIC_CRS whatever
+        # the extent, so bands of different origins, cutoffs and scenarios share one lattice and
+        # compare (union, difference) without slivers
+        ci = np.round(sx / resolution_m).astype(np.int64)
+        cj = np.round(sy / resolution_m).astype(np.int64)
+        m = int(np.ceil(pad / resolution_m))
+        i0, j0 = int(ci.min()) - m, int(cj.min()) - m
+        nx_ = int(ci.max()) + m - i0 + 1
+        ny_ = int(cj.max()) + m - j0 + 1
+        if nx_ * ny_ > MAX_GRID_CELLS:
+            raise QueryError(f"the isochrone grid would have {nx_ * ny_:,} cells (cap {MAX_GRID_CELLS:,}); "
+                             "use a coarser resolution_m or smaller cutoffs")
         grid = np.full((ny_, nx_), np.inf)
-        ix = np.round((sx - x0) / resolution_m).astype(np.int64)
-        iy = np.round((sy - y0) / resolution_m).astype(np.int64)
-        np.minimum.at(grid, (iy, ix), st)
+        np.minimum.at(grid, (cj - j0, ci - i0), st)
         r = max(int(round(buffer_m / resolution_m)), 0)
-        surface = disk_minimum_filter(grid, r)
-        big = max_s * 10 + 1.0
-        surface = np.where(np.isfinite(surface), surface, big) / 60.0
-        gx = x0 + np.arange(nx_) * resolution_m
-        gy = y0 + np.arange(ny_) * resolution_m
+        surface = disk_minimum_filter(grid, r) / 60.0  # minutes; inf where nothing is in reach
+        gx = (i0 + np.arange(nx_)) * resolution_m
+        gy = (j0 + np.arange(ny_)) * resolution_m
         for c in cutoffs:
-            g, a = _band(surface, gx, gy, c)
+            # cells beyond c count as 10·c (+1 s): the band depends only on cells reached in c
+            z = np.where(surface <= c, surface, c * 10 + 1.0 / 60.0)
+            g, a = _band(z, gx, gy, c)
             geoms.append(g)
             areas.append(a)
     else:

@@ -17,6 +17,8 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
+from .errors import TxTransportError
+
 #: Added to every edge weight (seconds) so that zero-cost edges stay edges in the sparse matrix.
 EPS_S = 1e-6
 
@@ -145,6 +147,24 @@ class CompiledGraph:
     profile: str = ""
     board_once_penalty_s: float = 0.0
     edge_board: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        # Dijkstra is only correct for non-negative times; a negative one (e.g. a negative
+        # station or port time) would make searches loop or return nonsense: refuse it here
+        for arr, what in ((self.weights, "matrix"), (self.edge_time_s, "edge")):
+            w = np.asarray(arr, dtype=float)
+            bad = ~(w >= 0) | ~np.isfinite(w)
+            if not bad.any():
+                continue
+            k = int(np.flatnonzero(bad)[0])
+            if what == "matrix":
+                a, b = int(np.searchsorted(self.indptr, k, side="right") - 1), int(self.indices[k])
+            else:
+                a, b = int(self.edge_u[k]), int(self.edge_v[k])
+            raise TxTransportError(
+                f"edge {self.nodes[a]!r} -> {self.nodes[b]!r} has a {'negative' if w[k] < 0 else 'non-finite'} travel time "
+                f"({w[k]:g} s) in {self.scenario or 'the graph'} / {self.profile or 'profile'}: shortest paths need times >= 0; "
+                "correct the bundle value that sets it (modes.yaml times, profiles.yaml costs, speeds)")
 
     @classmethod
     def from_graph(cls, G: nx.MultiDiGraph, profile: dict[str, Any], scenario: str = "", profile_name: str = "",

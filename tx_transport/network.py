@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import difflib
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -14,15 +13,17 @@ import geopandas as gpd
 import networkx as nx
 import numpy as np
 import pandas as pd
+import shapely
 from shapely.geometry import LineString
 
 from .doortodoor import DoorToDoorKernel, reduce_window
-from .errors import QueryError, UnreachableError
+from .errors import QueryError, UnreachableError, cut
 from .geo import WGS84, haversine_km
 from .graph import build_graph
 from .io import Bundle, read_bundle
-from .isochrones import isochrone_polygons
+from .isochrones import isochrone_polygons, validate_cutoffs
 from .kernel import EPS_S, CompiledGraph, EdgeTable, override_time_s, profile_graph, profile_weight, time_key
+from .names import PlaceIndex
 from .scenario import ScenarioSelection, resolve_scenario
 from .transit.layer import TransitLayer
 from .transit.raptor import CompiledTimetable
@@ -198,7 +199,8 @@ class Network:
                              "length_km": float(line["segment_km"][k]), "speed_kmh": float(line["operating_speed_kmh"]),
                              "from_node": f"place:{a}", "to_node": f"place:{c}"})
                 rgeoms.append(g)
-        rail = pd.DataFrame(rows).join(meta, on="project")
+        rail = pd.DataFrame(rows, columns=["link_id", "project", "mode", "link_class", "length_km", "speed_kmh", "from_node", "to_node"]
+                            ).join(meta, on="project")
         cols = ["link_id", "project", "mode", "link_class", "length_km", "speed_kmh", "lanes", "status", "opened", "plan_year", "name_en",
                 "geometry_kind", "source", "from_node", "to_node"]
         out = gpd.GeoDataFrame(pd.concat([df[cols], rail[cols]], ignore_index=True), geometry=geoms + rgeoms, crs=WGS84)
@@ -235,13 +237,13 @@ class Network:
     def _scenario_name(self, scenario: str | None) -> str:
         if scenario is None:
             return next(iter(self._b.scenarios))
-        if scenario not in self._b.scenarios:
-            raise QueryError(f"unknown scenario {scenario!r}; valid scenarios: {', '.join(self._b.scenarios)}")
+        if not isinstance(scenario, str) or scenario not in self._b.scenarios:
+            raise QueryError(f"unknown scenario {cut(scenario)!r}; valid scenarios: {', '.join(self._b.scenarios)}")
         return scenario
 
     def _profile(self, profile: str) -> dict[str, Any]:
-        if profile not in self._b.profiles:
-            raise QueryError(f"unknown profile {profile!r}; valid profiles: {', '.join(self._b.profiles)}")
+        if not isinstance(profile, str) or profile not in self._b.profiles:
+            raise QueryError(f"unknown profile {cut(profile)!r}; valid profiles: {', '.join(self._b.profiles)}")
         return self._b.profiles[profile]
 
     def graph(self, scenario: str | None = None, profile: str | None = None) -> nx.MultiDiGraph:
@@ -297,38 +299,35 @@ class Network:
         return self._compiled[key]
 
     # ------------------------------------------------------------------ origin resolution
-    def _place_error(self, pid: str) -> QueryError:
-        close = difflib.get_close_matches(pid, list(self._b.places.index), n=3)
-        hint = f" Did you mean {', '.join(close)}?" if close else ""
-        return QueryError(f"unknown place {pid!r}.{hint} Valid place ids: {', '.join(self._b.places.index)}")
+    @cached_property
+    def _place_index(self) -> PlaceIndex:
+        return PlaceIndex(self._b.places)
 
-    def _lookup_place(self, q: str, prefer_kinds: tuple[str, ...] = ()) -> str:
-        """A place id for ``q``: an id, or an English/Chinese name (any case; 站 and " station" optional)."""
-        pl = self._b.places
-        if q in pl.index:
-            return q
-        key = q.strip()
-        low = key.lower()
-        tiers = [
-            pl.index[pl.index.str.lower() == low],
-            pl.index[pl["name_zh"].astype(str) == key],
-            pl.index[pl["name_en"].astype(str).str.lower() == low],
-            pl.index[(pl["name_zh"].astype(str).str.removesuffix("站") == key.removesuffix("站"))
-                     | (pl["name_en"].astype(str).str.lower().str.removesuffix(" station") == low.removesuffix(" station"))],
-        ]
-        for hit in tiers:
-            if len(hit) == 1 and not (prefer_kinds and pl.kind[hit[0]] not in prefer_kinds and len(tiers[-1]) > 1):
-                return str(hit[0])
-            if len(hit) >= 1:
-                pref = [h for h in hit if pl.kind[h] in prefer_kinds] if prefer_kinds else []
-                if len(pref) == 1:
-                    return str(pref[0])
-                if len(hit) > 1:
-                    opts = ", ".join(f"{h} ({pl.kind[h]})" for h in hit[:8])
-                    raise QueryError(f"{q[:80]!r} matches several places: {opts}; give the place id")
-                if len(hit) == 1:
-                    return str(hit[0])
-        raise self._place_error(q)
+    @property
+    def centre(self) -> str:
+        """Place id of the bundle's centre: ``centre`` in ``bundle.yaml``, else the
+        ``city_centre`` of ``goals.yaml`` ``circle_301510``. Reports and comparisons measure
+        from it.
+
+        Raises
+        ------
+        QueryError
+            The bundle names no centre.
+        """
+        c = getattr(self._b, "centre", None) or (self._b.goals.get("circle_301510") or {}).get("city_centre")
+        if not c:
+            raise QueryError(f"bundle {self.path.name!r} names no centre: add 'centre: <place id>' to its bundle.yaml")
+        return str(c)
+
+    def resolve_place(self, name: str, profile: str | None = None) -> str:
+        """The place id that ``name`` names: an id, or an English or Chinese name in any case
+        (see :func:`tx_transport.names.resolve_place`); under a station-to-station profile
+        (rail without roads) a station is preferred, so ``上海`` is Shanghai station."""
+        prefer = None
+        if profile is not None:
+            prof = self._profile(profile)
+            prefer = ("station",) if prof.get("router") == "timetable" and prof.get("measure") == "fastest-of-day" else None
+        return self._place_index.resolve(name, prefer_kinds=prefer)
 
     def _resolve(self, o: Origin, profile: str) -> tuple[str, Hashable]:
         prof = self._profile(profile)
@@ -336,7 +335,7 @@ class Network:
         if prof.get("router") == "timetable" and not station_only:
             profile = prof["access_profile"]
         if isinstance(o, str):
-            pid = self._lookup_place(o, ("station",) if station_only else ())
+            pid = self.resolve_place(o, profile)
             if station_only and self._b.places.kind[pid] != "station":
                 raise QueryError(f"profile {profile!r} runs station to station, and {pid!r} is a {self._b.places.kind[pid]}, not a "
                                  f"station; use a station (e.g. {self._nearest_station(pid)!r}) or the door-to-door profile")
@@ -573,7 +572,10 @@ class Network:
         origins : place id, (lon, lat) or a list of them
             With several origins, a point is reached when any origin reaches it in time.
         cutoffs : sequence of float, default (15, 30, 45, 60)
-            Band limits in minutes.
+            Band limits in minutes: duplicates are dropped and the bands sorted; at most
+            :data:`~tx_transport.isochrones.MAX_CUTOFFS` of them, each at most
+            :data:`~tx_transport.isochrones.MAX_CUTOFF_MIN`. A band does not depend on which
+            other cutoffs are asked.
         scenario, profile : str
         buffer_m : float, default 1000
             Area within this distance (m) of a reached road (or reached station/place) counts.
@@ -588,18 +590,15 @@ class Network:
             ``cutoff_min``, ``area_km2``, ``geometry`` (EPSG:4326), one row per cutoff, each band
             containing the smaller ones. See :mod:`tx_transport.isochrones` for the method.
         """
-        try:
-            cut = [float(c) for c in cutoffs]
-        except (TypeError, ValueError):
-            raise QueryError(f"cutoffs must be minutes, got {cutoffs!r}") from None
-        if not cut or not all(np.isfinite(c) and c > 0 for c in cut):
-            raise QueryError(f"cutoffs must be one or more positive, finite minutes, got {cutoffs!r}")
+        cuts = validate_cutoffs(cutoffs)
         res = [self._resolve(o, profile) for o in self._as_list(origins)]
-        limit = max(cut) * 60.0
+        if not res:
+            raise QueryError("isochrones need at least one origin (a place id or name, or a (lon, lat) pair)")
+        limit = max(cuts) * 60.0
         if self._is_timetable(profile):
             prof = self._profile(profile)
             if prof["measure"] != "window":
-                raise QueryError(f"profile {profile!r} runs station to station and has no area; use the door-to-door profile for isochrones")
+                return self._station_islands(res, cuts, scenario, profile, buffer_m)
             k = self.door_to_door(scenario, profile=profile, period=period)
             cg = k.car
             src = self._idx(cg, [n for _, n in res])
@@ -609,7 +608,7 @@ class Network:
             cg = self.compiled(scenario, profile, period=period or "free-flow")
             src = self._idx(cg, [n for _, n in res])
             dist = cg.dijkstra(src, limit_s=limit, min_only=True)
-        gdf = isochrone_polygons(cg, np.asarray(dist), cut, buffer_m=buffer_m, resolution_m=resolution_m)
+        gdf = isochrone_polygons(cg, np.asarray(dist), cuts, buffer_m=buffer_m, resolution_m=resolution_m)
         gdf.attrs.update(origins=[k for k, _ in res], scenario=self._scenario_name(scenario), profile=profile, period=period)
         return gdf
 
@@ -763,7 +762,7 @@ class Network:
             # runs from a town); route() says why for one pair
             def res(x: Origin) -> tuple[str, Hashable]:
                 if isinstance(x, str):
-                    pid = self._lookup_place(x, ("station",))
+                    pid = self._place_index.resolve(x, prefer_kinds=("station",))
                     return pid, f"place:{pid}"
                 return self._resolve(x, profile)
 
@@ -866,7 +865,7 @@ class Network:
 
     def trains_per_day(self, station: str, scenario: str | None = None) -> int:
         """Trains a day calling at ``station`` (a place id or a Chinese station name) in a scenario."""
-        pid = self._lookup_place(station, ("station",))
+        pid = self._place_index.resolve(station, prefer_kinds=("station",))
         return self.timetable(scenario).trips_per_day(pid)
 
 
@@ -1061,6 +1060,29 @@ class Network:
         from .viz.webmap import explore
 
         return explore(self, scenarios, **kwargs)
+
+    def _station_islands(self, res: list[tuple[str, Hashable]], cuts: list[float], scenario: str | None, profile: str,
+                         buffer_m: float) -> gpd.GeoDataFrame:
+        """Isochrones of a station-to-station profile: the stations reached within each cutoff by
+        the fastest journey of the day, each a disc of ``buffer_m`` (the profile has no road legs)."""
+        from .geo import METRIC_CRS, to_metric
+
+        sel = self.selection(scenario)
+        ct = self._transit.compiled(sel)
+        idx = np.array([ct.stop_index(k) for k, _ in res if ct.has_stop(k)], dtype=np.int64)
+        best = self._fastest_matrix(sel, ct, idx).min(axis=0) if len(idx) else np.full(ct.n_stops, np.inf)
+        lonlat = np.array([self._stop_lonlat(str(x)) for x in ct.stop_ids])
+        x, y = to_metric(lonlat[:, 0], lonlat[:, 1])
+        rows, geoms = [], []
+        for c in cuts:
+            ok = best <= c * 60.0
+            poly = shapely.union_all(shapely.buffer(shapely.points(x[ok], y[ok]), buffer_m)) if ok.any() else shapely.Polygon()
+            rows.append({"cutoff_min": float(c), "area_km2": float(poly.area) / 1e6})
+            geoms.append(poly)
+        gdf = gpd.GeoDataFrame(rows, geometry=geoms, crs=METRIC_CRS).to_crs(WGS84)
+        gdf.attrs.update(origins=[k for k, _ in res], scenario=self._scenario_name(scenario), profile=profile,
+                         method="stations reached by the fastest journey of the day, each a disc of buffer_m")
+        return gdf
 
     def with_road_graph(self, G: nx.MultiDiGraph) -> Network:
         """A copy of this network whose road layer is an OSMnx graph ``G`` (EPSG:4326,

@@ -1,9 +1,12 @@
 """The one-command report: every goal for every scenario, comparisons, tables and figures.
 
 ``tx-transport report --out DIR`` (or :func:`report`) writes ``DIR/report.md``,
-``DIR/report.html``, ``DIR/tables/*.csv``, ``DIR/figures/*.png`` and the interactive map
-``DIR/figures/map.html`` (offline; see :mod:`tx_transport.viz.webmap`). Every file is written to a
-temporary name first and renamed into place, so an interrupted run never leaves a truncated file.
+``DIR/report.html``, ``DIR/tables/*.csv``, ``DIR/figures/*.png``, the interactive map
+``DIR/figures/map.html`` (offline; see :mod:`tx_transport.viz.webmap`) and ``DIR/manifest.json``.
+The report is one atomic folder (:func:`tx_transport._files.atomic_folder`): it is written into a
+temporary sibling folder and swapped in whole at the end, so an interrupted or failed run leaves
+the previous report untouched, files of a previous run that this run does not write (a scenario
+that was removed) disappear, and two runs into one folder are refused.
 """
 
 from __future__ import annotations
@@ -19,10 +22,10 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from ._files import atomic_write_text
+from ._files import atomic_folder, atomic_write_text, check_output_folder
 from ._version import __version__
 from .comparison import Comparison, compare
-from .goals import check, mileage_table
+from .goals import area_label, check, mileage_table
 from .results import Report
 
 if TYPE_CHECKING:
@@ -75,7 +78,7 @@ def headline(goals: pd.DataFrame) -> pd.DataFrame:
     for goal in ("rail-km", "expressway-km"):
         sub = g[g.goal == goal]
         for r in sub.itertuples():
-            rows.append({"goal": goal, "measure": "km inside Tongxiang", "target": f"≥ {r.limit:.0f} km",
+            rows.append({"goal": goal, "measure": f"km inside {r.origin}", "target": f"≥ {r.limit:.0f} km",
                          "result": f"{r.value:.1f} km ({r.path})", "met": bool(r._10)})
     for goal in ("expressway-grid", "waterway-grid"):
         for r in g[g.goal == goal].itertuples():
@@ -223,7 +226,7 @@ def _figures(net: Network, out: Path, all_goals: pd.DataFrame, comps: list[Compa
     scen = list(net.scenarios)
     isos: dict[tuple[str, str], Any] = {}
     for s in scen:
-        isos[(s, "door-to-door")] = net.isochrones("tongxiang", [15, 30, 45, 60], scenario=s, profile="door-to-door")
+        isos[(s, "door-to-door")] = net.isochrones(net.centre, [15, 30, 45, 60], scenario=s, profile="door-to-door")
     m = explore(net, scen, goal_table=all_goals, isochrones=isos, tiles=tiles)
     save_map(m, out / "figures" / "map.html")
     written.append("figures/map.html")
@@ -233,30 +236,49 @@ def _figures(net: Network, out: Path, all_goals: pd.DataFrame, comps: list[Compa
         emit(f"network_{s}.png", lambda s=s: viz.network_map(net, s), f"Network of scenario {s}")
     oh = net.goals.get("one_hour_circles") or []
     targets = sorted({t["target"] for c in oh for t in c.get("targets", [])})
+    centre, here = net.centre, _place_name(net, net.centre)
     for s in scen:
         iso = isos[(s, "door-to-door")]
-        times = net.travel_times("tongxiang", targets, scenario=s, profile="door-to-door").iloc[0]
+        times = net.travel_times(centre, targets, scenario=s, profile="door-to-door").iloc[0]
         emit(f"isochrones_door-to-door_{s}.png",
              lambda iso=iso, times=times, s=s: viz.isochrone_map(net, iso, targets=targets, limit_min=60, times=times,
-                                                                  title=f"Door to door from Tongxiang, {s}"),
-             f"Door-to-door isochrones from Tongxiang city centre, {s}")
+                                                                  title=f"Door to door from {here}, {s}"),
+             f"Door-to-door isochrones from {here}, {s}")
     for c in comps:
         ia, ib = c.isochrones.get((c.a, "car")), c.isochrones.get((c.b, "car"))
         if ia is not None and ib is not None:
             emit(f"compare_area_{c.a}_vs_{c.b}.png",
                  lambda ia=ia, ib=ib, c=c: viz.comparison_map(net, ia, ib, cutoff_min=30, labels=(c.a, c.b)),
-                 f"30-min car isochrone from Tongxiang: area gained and lost, {c.a} → {c.b}")
-        od = c.od[(c.od.profile == "car") & (c.od.origin == "tongxiang")]
+                 f"30-min car isochrone from {here}: area gained and lost, {c.a} → {c.b}")
+        od = c.od[(c.od.profile == "car") & (c.od.origin == centre)]
         if len(od):
             ta = od.set_index("destination").time_a
             tb = od.set_index("destination").time_b
             emit(f"compare_time_{c.a}_vs_{c.b}.png",
-                 lambda ta=ta, tb=tb, c=c: viz.time_change_map(net, ta, tb, title=f"Change in car time from Tongxiang, {c.a} → {c.b}"),
-                 f"Change in car travel time from Tongxiang, {c.a} → {c.b}")
+                 lambda ta=ta, tb=tb, c=c: viz.time_change_map(net, ta, tb, title=f"Change in car time from {here}, {c.a} → {c.b}"),
+                 f"Change in car travel time from {here}, {c.a} → {c.b}")
     for measure in ("station-to-station", "door-to-door"):
+        if not ((all_goals.goal == "one-hour-circle") & (all_goals.measure == measure)).any():
+            continue  # no such goal in goals.yaml: no chart
         emit(f"goal_chart_{measure}.png", lambda m=measure: viz.goal_chart(all_goals, goal="one-hour-circle", measure=m, net=net),
              f"One-hour circle, {measure}: time against the 60-min limit per scenario")
     return written
+
+
+def _place_name(net: Network, pid: str) -> str:
+    """The English name of a place without its qualifier: ``Tongxiang city centre (Wutong)`` ->
+    ``Tongxiang city centre``."""
+    name = str(net.places.loc[pid, "name_en"]) if pid in net.places.index else pid
+    return name.split(" (")[0].strip() or pid
+
+
+def _area_name_en(net: Network) -> str:
+    """English name of the goals' area (the ``mileage`` boundary), else of the centre place."""
+    code = str((net.goals.get("mileage") or {}).get("boundary", ""))
+    b = net.boundaries
+    if code in b.index and str(b.loc[code].get("name_en") or "").strip():
+        return str(b.loc[code, "name_en"]).strip()
+    return _place_name(net, net.centre)
 
 
 def report(net: Network, out: str | Path, *, scenarios: list[str] | None = None,
@@ -264,11 +286,17 @@ def report(net: Network, out: str | Path, *, scenarios: list[str] | None = None,
            tiles: str | None = "auto") -> Report:
     """Run every goal for every scenario and write the report.
 
+    The report is one folder written all-or-nothing: into a temporary sibling folder first, then
+    swapped in whole (with a ``manifest.json`` listing every file and ``complete: true``). An
+    interrupted or failed run leaves the previous report as it was; a second run into the same
+    folder at the same time is refused.
+
     Parameters
     ----------
     net : Network
     out : str or Path
-        Output folder (created if needed); existing report files are replaced atomically.
+        Output folder: new, empty, or a previous tx-transport report (which is replaced whole;
+        a folder holding other files is refused).
     scenarios : list of str, optional
         Default: all scenarios of the bundle.
     comparisons : pairs of scenarios, optional
@@ -284,16 +312,30 @@ def report(net: Network, out: str | Path, *, scenarios: list[str] | None = None,
     Report
         ``goals`` (all goal rows), ``headline`` (main scenario), ``comparisons``, ``files`` and
         ``seconds``, as attributes or ``r["goals"]``; shows the headline table in a notebook.
-    """
-    t0 = time.perf_counter()
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        from .errors import TxTransportError
 
-        raise TxTransportError(f"--out {out} is a file; give a folder")
-    out.mkdir(parents=True, exist_ok=True)
+    Raises
+    ------
+    tx_transport.errors.OutputError
+        ``out`` cannot hold the report (checked before any work), or another process writes it.
+    QueryError
+        An unknown scenario.
+    """
+    check_output_folder(out, kind="report", flag="out")
+    for s in scenarios or []:
+        net.selection(s)  # unknown scenarios fail before any work,
+    _ = net.centre  # and so does a bundle without a centre
+    with atomic_folder(out, kind="report", flag="out", meta={"bundle": net.path.name}) as tmp:
+        rep = _write_report(net, tmp, scenarios=scenarios, comparisons=comparisons, figures=figures, progress=progress, tiles=tiles)
+    rep.out = Path(out)
+    return rep
+
+
+def _write_report(net: Network, out: Path, *, scenarios: list[str] | None, comparisons: tuple[tuple[str, str], ...] | None,
+                  figures: bool, progress: bool, tiles: str | None = "auto") -> Report:
+    """The body of :func:`report`, writing into the (temporary) folder ``out``."""
+    t0 = time.perf_counter()
     scen = scenarios or list(net.scenarios)
-    pairs = [p for p in (comparisons or DEFAULT_COMPARISONS) if p[0] in scen and p[1] in scen]
+    pairs = [p for p in (DEFAULT_COMPARISONS if comparisons is None else comparisons) if p[0] in scen and p[1] in scen]
     steps = len(scen) + len(pairs) + (1 if figures else 0) + 1
     bar = tqdm(total=steps, desc="tx-transport report", disable=not progress)
     files: list[str] = []
@@ -324,7 +366,7 @@ def report(net: Network, out: str | Path, *, scenarios: list[str] | None = None,
 
     doc = _Doc()
     doc.names = {str(k): f"{r['name_zh']} {r['name_en']}" for k, r in net.boundaries.iterrows()}
-    title = "Tongxiang in the Yangtze River Delta: does the plan reach its goals?"
+    title = f"{_area_name_en(net)} in the Yangtze River Delta: does the plan reach its goals?"
     doc.h(1, title)
     doc.p(f"Generated by tx-transport {__version__} on {_dt.date.today().isoformat()} from the network bundle "
           f"'{net.path.name}'. Every goal comes from goals.yaml; every number in the network carries its source or says it is an "
@@ -336,7 +378,10 @@ def report(net: Network, out: str | Path, *, scenarios: list[str] | None = None,
     hl = headline(per[main])
     write_csv(f"headline_{main}.csv", hl)
     doc.h(2, f"Headline: {main}")
-    doc.table(hl)
+    if len(hl):
+        doc.table(hl)
+    else:
+        doc.p("No goals: the bundle has no goals.yaml, or it is empty, so nothing is checked.")
     doc.h(2, "Goals met per scenario")
     doc.p("Goal items met / items checked. Targets marked not expected (Nanjing, Hefei) are left out here and reported below; a target "
           "shared by several circles (Hangzhou, Shanghai) counts once per measure.")
@@ -355,9 +400,11 @@ def report(net: Network, out: str | Path, *, scenarios: list[str] | None = None,
     if len(mile):
         doc.p("Mileage: the values include schematic alignments of planned links (straight lines scaled to published lengths) and "
               "published in-boundary lengths where a source gives one; see the per-line table and its length_source column.")
-    doc.h(2, "Mileage inside Tongxiang, per line")
-    for s in scen:
-        mt = mileage_table(net, net.selection(s), str((net.goals.get("mileage") or {}).get("boundary", "330483")))
+    boundary = (net.goals.get("mileage") or {}).get("boundary")
+    if boundary is not None:
+        doc.h(2, f"Mileage inside {area_label(net)}, per line")
+    for s in scen if boundary is not None else []:
+        mt = mileage_table(net, net.selection(s), str(boundary))
         write_csv(f"mileage_{s}.csv", mt)
         doc.h(3, s)
         doc.table(mt[["mode", "project", "name_en", "km", "length_source"]])
@@ -384,7 +431,7 @@ def report(net: Network, out: str | Path, *, scenarios: list[str] | None = None,
         if len(c.attribution):
             doc.table(c.attribution[["project", "mode", "saved_min_added_to_a", "goals_met_added_to_a", "saved_min_removed_from_b",
                                      "goals_lost_removed_from_b", "largest_effect"]])
-        doc.h(3, "Isochrone area from Tongxiang city centre (km²)")
+        doc.h(3, f"Isochrone area from {_place_name(net, net.centre)} (km²)")
         doc.table(c.isochrone_area)
         top = c.od.dropna(subset=["delta_min"]).sort_values("delta_min").head(10)
         doc.h(3, "Largest time savings (min)")

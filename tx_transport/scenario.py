@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .errors import QueryError
+from .errors import QueryError, cut
 
 if TYPE_CHECKING:
     from .io import Bundle
@@ -52,7 +52,7 @@ def resolve_scenario(b: Bundle, name: str) -> ScenarioSelection:
         If the scenario does not exist (the message lists the valid names).
     """
     if name not in b.scenarios:
-        raise QueryError(f"unknown scenario {name!r}; valid scenarios: {', '.join(sorted(b.scenarios))}")
+        raise QueryError(f"unknown scenario {cut(name)!r}; valid scenarios: {', '.join(sorted(b.scenarios))}")
     s = b.scenarios[name]
     pr = b.projects
     chosen: set[str] = set()

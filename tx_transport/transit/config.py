@@ -145,7 +145,8 @@ def load_transit_config(data: Any, file: Path, root: Path, places: pd.DataFrame)
             raise NetworkDataError(str(file), f"feed {fid!r}", "a feed needs a 'path'", "give the GTFS folder or zip, relative to the bundle")
         p = (root / str(fd["path"])).resolve()
         if not p.exists():
-            raise NetworkDataError(str(file), f"feed {fid!r}", f"path {fd['path']!r} does not exist", "correct the path (relative to the bundle folder)")
+            raise NetworkDataError(str(file), f"feed {fid!r}", f"path {fd['path']!r} does not exist",
+                                   "correct the path (relative to the bundle folder)")
         sd = fd.get("service_date")
         if sd is not None:
             try:
@@ -260,7 +261,8 @@ def load_services(data: Any, file: Path, places: pd.DataFrame, projects: set[str
                         raise NetworkDataError(str(file), rec, f"'{key}' has {len(vals)} values for {n} hops", f"give one value per hop ({n})")
                     e[key] = [_num(v, file, rec, key, 0.1, 2000) for v in vals]
             if not e.get("frequencies") and not e.get("departures"):
-                raise NetworkDataError(str(file), rec, "has no departures", "give frequencies: [{start, end, headway_min}] or departures: [HH:MM, ...]")
+                raise NetworkDataError(str(file), rec, "has no departures",
+                                       "give frequencies: [{start, end, headway_min}] or departures: [HH:MM, ...]")
             for j, band in enumerate(_list(e.get("frequencies"), file, rec, "frequencies")):
                 brec = f"{rec}, frequencies item {j + 1}"
                 band = _keys(band, {"start", "end", "headway_min", "source"}, file, brec)
@@ -273,7 +275,8 @@ def load_services(data: Any, file: Path, places: pd.DataFrame, projects: set[str
             if "both_directions" in e and not isinstance(e["both_directions"], bool):
                 raise NetworkDataError(str(file), rec, "both_directions must be true or false", "write true or false")
             if not e.get("source"):
-                raise NetworkDataError(str(file), rec, "has no 'source'", "say where the pattern, times and frequencies come from, or that they are assumptions")
+                raise NetworkDataError(str(file), rec, "has no 'source'",
+                                       "say where the pattern, times and frequencies come from, or that they are assumptions")
         elif t in ("add-stops", "remove-stops"):
             if not e.get("stops"):
                 raise NetworkDataError(str(file), rec, f"{t} needs 'stops'", "list the stations")
