@@ -27,14 +27,17 @@ def test_route_json(capsys, net):
     r = net.route("tongxiang-station", "shanghai-hongqiao", scenario="plan-2025", profile="rail")
     assert d["time_min"] == pytest.approx(r.time_min, abs=0.01)
     assert d["length_km"] == pytest.approx(r.length_km, abs=0.01)
-    assert {leg["mode"] for leg in d["legs"]} == {"rail", "station"}
+    assert {leg["mode"] for leg in d["legs"]} <= {"rail", "wait", "transfer"} and d["legs"][0]["train"]
+    assert d["depart"] and d["arrive"]
 
 
 @pytest.mark.parametrize("argv, needle", [
     (["route", "tongxiang", "atlantis"], "unknown place 'atlantis'"),
-    (["route", "tongxiang", "shanghai", "--scenario", "year-3000"], "unknown scenario 'year-3000'; valid scenarios: baseline-2020"),
+    (["route", "tongxiang", "shanghai", "--scenario", "year-3000"], "unknown scenario 'year-3000'; valid scenarios: timetable-2016, baseline-2020"),
     (["route", "tongxiang", "shanghai", "--profile", "teleport"], "unknown profile 'teleport'; valid profiles: car"),
-    (["route", "tongxiang-station", "wuzhen", "--profile", "rail"], "no path from 'tongxiang-station' to 'wuzhen'"),
+    (["route", "tongxiang-station", "wuzhen", "--profile", "rail"], "'wuzhen' is a town, not a station"),
+    (["route", "tongxiang-station", "hangzhou-xiaoshan-airport", "--profile", "rail", "--scenario", "baseline-2020"],
+     "no train calls at 'hangzhou-xiaoshan-airport' in scenario 'baseline-2020'"),
     (["check", "--scenario", "nope"], "unknown scenario 'nope'"),
 ])
 def test_errors_are_one_line_exit_2(capsys, argv, needle):

@@ -218,8 +218,11 @@ def test_empty_rail_yaml(bundle, content):
 
 
 def test_bundle_without_rail_lines_still_checks(bundle):
-    # an explicit 'lines: []' is a bundle without rail; the goals then simply find no rail path
+    # an explicit 'lines: []' (and no timetable) is a bundle without rail; the goals then simply find no rail path
     (bundle / "rail.yaml").write_text("lines: []\n", encoding="utf-8")
+    (bundle / "services.yaml").write_text("edits: []\n", encoding="utf-8")
+    (bundle / "transit.yaml").write_text("feeds: []\n", encoding="utf-8")
+    edit_yaml(bundle, "scenarios.yaml", lambda d: [s.pop("timetable", None) for s in d["scenarios"].values()])
     (bundle / "rail_segments.geojson").unlink()
     edit_yaml(bundle, "scenarios.yaml", lambda d: [s.pop("speed_kmh", None) for s in d["scenarios"].values()])
     edit_yaml(bundle, "goals.yaml", lambda d: d.pop("networks"))

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
@@ -26,7 +25,6 @@ import yaml
 import tx_transport as tx
 from tx_transport.geo import METRIC_CRS
 from tx_transport.io import DEFAULT_BUNDLE, read_bundle
-from tx_transport.kernel import EdgeTable
 
 #: Large entries that tests only read: symlinked into the per-test copy.
 LINKED = {"roads", "boundaries.geojson", "rail_segments.geojson", "build", "samples"}
@@ -101,11 +99,8 @@ def expect_error(path: Path, file: str, record: str, fix: str, *also: str) -> tx
     return e
 
 
-def first_line(data: dict, with_list_service: bool = False) -> dict:
-    for li in data["lines"]:
-        if not with_list_service or any(isinstance(s.get("stops"), list) for s in li.get("services") or []):
-            return li
-    raise AssertionError("no suitable rail line in rail.yaml")
+def first_line(data: dict) -> dict:
+    return data["lines"][0]
 
 
 def folder_digest(root: Path) -> dict[str, str]:
@@ -285,8 +280,8 @@ def test_unknown_place_in_a_rail_line(bundle):
         li["stations"][1]["place"] = "atlantis-station"
 
     edit_yaml(bundle, "rail.yaml", change)
-    expect_error(bundle, "rail.yaml", f"line {lid['id']!r}, station 'atlantis-station'", "places.csv",
-                 "references a place that is not in places.csv")
+    expect_error(bundle, "rail.yaml", f"line {lid['id']!r}, station 2", "places.csv",
+                 "station 'atlantis-station' is not a place id or a station name in places.csv")
 
 
 def test_unknown_rail_class(bundle):
@@ -330,51 +325,67 @@ def test_rail_chainage_not_a_number(bundle):
     expect_error(bundle, "rail.yaml", f"line {lid['id']!r}, station", "plain number", "'km' is not a number")
 
 
-def _service_with_stops(d: dict) -> tuple[dict, dict]:
-    li = first_line(d, with_list_service=True)
-    sv = next(s for s in li["services"] if isinstance(s.get("stops"), list))
-    return li, sv
+def test_retired_services_key_says_where_trains_go(bundle):
+    lid = {}
+
+    def change(d):
+        li = first_line(d)
+        lid["id"] = li["id"]
+        li["services"] = [{"name": "all-stop", "stops": "all", "headway_min": 60, "source": "x"}]
+
+    edit_yaml(bundle, "rail.yaml", change)
+    expect_error(bundle, "rail.yaml", f"line {lid['id']!r}", "add-trip-pattern edits in services.yaml", "'services'")
 
 
-def test_service_stop_not_on_the_line(bundle, pristine):
-    places = pd.read_csv(pristine / "places.csv", dtype=str, keep_default_na=False)
+def _first_pattern(d: dict) -> dict:
+    return next(e for e in d["edits"] if e["type"] == "add-trip-pattern")
+
+
+def test_service_edit_with_an_unknown_station(bundle):
     rec = {}
 
     def change(d):
-        li, sv = _service_with_stops(d)
-        on_line = {s["place"] for s in li["stations"]}
-        stranger = next(p for p in places.loc[places.kind == "station", "id"] if p not in on_line)
-        sv["stops"][1] = stranger
-        rec.update(line=li["id"], service=sv["name"], stranger=stranger)
+        e = _first_pattern(d)
+        e["stops"][1] = "亚特兰蒂斯"
+        rec["id"] = e["id"]
 
-    edit_yaml(bundle, "rail.yaml", change)
-    expect_error(bundle, "rail.yaml", f"line {rec['line']!r}, service {rec['service']!r}", "use stations of the line",
-                 f"stop {rec['stranger']!r} is not a station of the line")
+    edit_yaml(bundle, "services.yaml", change)
+    expect_error(bundle, "services.yaml", f"edit {rec['id']!r}", "add the station to places.csv", "'亚特兰蒂斯' is not a place id")
 
 
-def test_service_stops_out_of_order(bundle):
+def test_service_edit_with_a_bad_frequency(bundle):
     rec = {}
 
     def change(d):
-        li, sv = _service_with_stops(d)
-        sv["stops"] = sv["stops"][::-1]
-        rec.update(line=li["id"], service=sv["name"])
+        e = _first_pattern(d)
+        e["frequencies"] = [{"start": "9:00", "end": "07:00", "headway_min": 30}]
+        rec["id"] = e["id"]
 
-    edit_yaml(bundle, "rail.yaml", change)
-    expect_error(bundle, "rail.yaml", f"line {rec['line']!r}, service {rec['service']!r}", "list stops in the order",
-                 "stops are not in line order")
+    edit_yaml(bundle, "services.yaml", change)
+    expect_error(bundle, "services.yaml", f"edit {rec['id']!r}, frequencies item 1", "start < end", "end is not after start")
 
 
-def test_service_stop_listed_twice(bundle):
+def test_service_edit_of_an_unknown_project(bundle):
     rec = {}
 
     def change(d):
-        li, sv = _service_with_stops(d)
-        sv["stops"] = [sv["stops"][0], *sv["stops"]]
-        rec.update(line=li["id"], service=sv["name"], stop=sv["stops"][0])
+        e = _first_pattern(d)
+        e["project"] = "hyperloop"
+        rec["id"] = e["id"]
 
-    edit_yaml(bundle, "rail.yaml", change)
-    expect_error(bundle, "rail.yaml", f"service {rec['service']!r}", "list each stop once", f"lists stop {rec['stop']!r} twice")
+    edit_yaml(bundle, "services.yaml", change)
+    expect_error(bundle, "services.yaml", f"edit {rec['id']!r}", "name a rail.yaml line", "project 'hyperloop' is not a project of the bundle")
+
+
+def test_scenario_naming_an_unknown_service_edit(bundle):
+    edit_yaml(bundle, "scenarios.yaml", lambda d: d["scenarios"]["plan-2025"].update(services=["more-trains-to-mars"]))
+    expect_error(bundle, "scenarios.yaml", "scenario 'plan-2025'", "name an edit id of services.yaml",
+                 "service edit 'more-trains-to-mars' is not in services.yaml")
+
+
+def test_transit_feed_path_must_exist(bundle):
+    edit_yaml(bundle, "transit.yaml", lambda d: d["feeds"][0].update(path="transit/nowhere"))
+    expect_error(bundle, "transit.yaml", "feed 'cr-2016'", "relative to the bundle folder", "does not exist")
 
 
 # --------------------------------------------------------------------------- speeds
@@ -396,7 +407,6 @@ SPEEDS = [
     ("modes.yaml", ["road", "classes", "motorway", "operating_factor"], "road.classes.motorway"),
     ("modes.yaml", ["rail", "classes", "hsr", "accel_ms2"], "rail.classes.hsr"),
     ("modes.yaml", ["waterway", "classes", "III", "speed_kmh"], "waterway.classes.III"),
-    ("rail.yaml", ["lines", 0, "services", 0, "headway_min"], "service"),
 ]
 
 
@@ -535,8 +545,8 @@ def test_unknown_edge_kind_in_a_profile(bundle):
 
 
 def test_unknown_edge_kind_in_a_profile_cost(bundle):
-    edit_yaml(bundle, "profiles.yaml", lambda d: d["profiles"]["rail"]["cost"].update(teleport=0))
-    expect_error(bundle, "profiles.yaml", "profile 'rail'", "use kinds of", "cost for unknown edge kind 'teleport'")
+    edit_yaml(bundle, "profiles.yaml", lambda d: d["profiles"]["car"].setdefault("cost", {}).update(teleport=0))
+    expect_error(bundle, "profiles.yaml", "profile 'car'", "use kinds of", "cost for unknown edge kind 'teleport'")
 
 
 def test_profile_use_not_a_list(bundle):
@@ -544,19 +554,9 @@ def test_profile_use_not_a_list(bundle):
     expect_error(bundle, "profiles.yaml", "profile 'car'", "use: [road", "'use' must be a list")
 
 
-def test_null_board_once_penalty_means_none(bundle):
-    edit_yaml(bundle, "profiles.yaml", lambda d: d["profiles"]["rail"].update(board_once_penalty_min=None))
-    prof = read_bundle(bundle).profiles["rail"]
-    assert prof["board_once_penalty_min"] == 0.0
-    G = nx.MultiDiGraph()
-    G.add_edge("place:a", "stn:a", kind="rail_board", travel_time=600.0, project="p")
-    cg = EdgeTable.from_graph(G).compile(["p"], {**prof, "board_once_penalty_min": None})  # the kernel copes too
-    np.testing.assert_allclose(cg.dijkstra(np.array([0]))[0], [0.0, 0.0], atol=1e-3)  # rail profile: boarding costs 0
-
-
-def test_negative_board_once_penalty(bundle):
-    edit_yaml(bundle, "profiles.yaml", lambda d: d["profiles"]["rail"].update(board_once_penalty_min=-5))
-    expect_error(bundle, "profiles.yaml", "profile 'rail'", "correct 'board_once_penalty_min'", "must be >= 0")
+def test_unknown_timetable_measure(bundle):
+    edit_yaml(bundle, "profiles.yaml", lambda d: d["profiles"]["rail"].update(measure="slowest-of-day"))
+    expect_error(bundle, "profiles.yaml", "profile 'rail'", "use 'fastest-of-day'", "measure 'slowest-of-day' is unknown")
 
 
 # --------------------------------------------------------------------------- scenarios

@@ -155,7 +155,7 @@ def test_door_to_door_route_uses_rail_with_road_access(net):
 
 @pytest.mark.parametrize(("origin", "target"), [("wuzhen", "shanghai-hongqiao"), ("tongxiang-station", "wuzhen")])
 def test_a_town_is_not_a_station(net, origin, target):
-    with pytest.raises(tx.QueryError, match="not a station") as info:
+    with pytest.raises(tx.QueryError, match="is a town, not a station") as info:
         net.route(origin, target, scenario="baseline-2020", profile="rail")
     assert "door-to-door" in str(info.value)
 

@@ -88,7 +88,8 @@ def test_failed_goals_explained(rep):
     fails = g[(~g["pass"]) & (g.goal == "one-hour-circle")]
     assert len(fails) > 0
     assert fails.margin.lt(0).all()
-    assert fails.path.fillna("").str.contains("rail|road|expressway|no path").all()
+    # every failed item says along which path: road legs, trains (by their numbers) or "no path"
+    assert fails.path.fillna("").str.contains(r"rail|road|expressway|no path|\b[GDC]\d+").all()
 
 
 def test_readme_headline_is_current(net):

@@ -2,7 +2,6 @@
 
 import math
 
-import networkx as nx
 import pytest
 
 import tx_transport as tx
@@ -14,13 +13,15 @@ def test_load_embedded(net):
     assert "tongxiang-station" in net.places.index
 
 
-def test_rail_route_matches_networkx(net):
+def test_rail_route_is_a_real_train(net):
     r = net.route("tongxiang-station", "shanghai-hongqiao", scenario="baseline-2020", profile="rail")
-    H = net.graph("baseline-2020", profile="rail")
-    ref = nx.shortest_path_length(H, "place:tongxiang-station", "place:shanghai-hongqiao", weight="travel_time")
-    # the rail profile refunds the single street boarding (board_once_penalty_min)
-    ref -= net._b.profiles["rail"]["board_once_penalty_min"] * 60
-    assert math.isclose(r.time_min, ref / 60, abs_tol=1 / 60)
+    tt = net.timetable("baseline-2020")
+    trains = r.legs[r.legs["mode"] == "rail"]
+    assert len(trains) == 1  # a direct train: the fastest journey of the day
+    code = trains.train.iloc[0]
+    trip = tt.trips.trip_id[tt.trips.code == code]
+    st = tt.stop_times[tt.stop_times.trip_id.isin(trip)].set_index("stop_id")
+    assert math.isclose(r.time_min, (st.arr_s["shanghai-hongqiao"] - st.dep_s["tongxiang-station"]) / 60, abs_tol=1e-9)
     assert 20 < r.time_min < 60
 
 

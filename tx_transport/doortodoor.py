@@ -27,6 +27,7 @@ The kernel is a plain picklable object (no global state), so it runs on Dask wor
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -143,6 +144,30 @@ class DoorToDoorKernel:
         k = np.searchsorted(c, self.minutes_s, side="left")
         return c[np.unique(k[k < len(c)])]
 
+    def _origin(self, src: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Everything about an origin that does not depend on the destinations (cached, last 128):
+        car seconds to every node, access seconds to every stop, the candidate departures and the
+        earliest arrival at every stop for each candidate."""
+        memo = self._cache.setdefault("origins", OrderedDict())
+        hit = memo.get(src)
+        if hit is not None:
+            memo.move_to_end(src)
+            return hit
+        car_o = np.asarray(self.car.dijkstra(np.array([src]))).ravel()
+        acc = self._access(car_o)
+        cand = self._candidates(acc)
+        if len(cand):
+            ready = cand[:, None] + acc[None, :] + self.enter_s
+            ready[:, ~np.isfinite(acc)] = INF
+            tt = self.tt.restrict(self.window_start_s, self.window_end_s + self.horizon_s)
+            ea = tt.earliest_arrival(ready, max_rounds=self.max_rounds, transfers_at_start=True)
+        else:
+            ea = np.zeros((0, self.tt.n_stops))
+        memo[src] = (car_o, acc, cand, ea)
+        if len(memo) > 128:
+            memo.popitem(last=False)
+        return memo[src]
+
     # ------------------------------------------------------------------ window times
     def window_times(self, src: int, targets: np.ndarray | None = None) -> tuple[np.ndarray, dict[str, Any]]:
         """Door-to-door seconds for every minute of the window from car-graph node ``src``.
@@ -152,23 +177,15 @@ class DoorToDoorKernel:
         the access times, the candidate departures and the per-candidate earliest arrivals (for
         :meth:`journey`), and whether rail or the car gave each value.
         """
-        car_o = np.asarray(self.car.dijkstra(np.array([src]))).ravel()
+        car_o, acc, cand, ea = self._origin(int(src))
         tgt = np.arange(len(self.car.nodes)) if targets is None else np.asarray(targets, dtype=np.int64)
-        acc = self._access(car_o)
-        cand = self._candidates(acc)
         mins = self.minutes_s
         car_t = car_o[tgt]
-        info: dict[str, Any] = {"access_s": acc, "candidates_s": cand, "car_s": car_t}
+        info: dict[str, Any] = {"access_s": acc, "candidates_s": cand, "car_s": car_t, "ea": ea}
         if not len(cand):
             times = np.broadcast_to(car_t, (len(mins), len(tgt))).copy()
             info["rail_better"] = np.zeros_like(times, dtype=bool)
-            info["ea"] = np.zeros((0, self.tt.n_stops))
             return times, info
-        ready = cand[:, None] + acc[None, :] + self.enter_s
-        ready[:, ~np.isfinite(acc)] = INF
-        tt = self.tt.restrict(self.window_start_s, self.window_end_s + self.horizon_s)
-        ea = tt.earliest_arrival(ready, max_rounds=self.max_rounds, transfers_at_start=True)
-        info["ea"] = ea
         eg = self.egress()
         reach = np.flatnonzero(np.isfinite(ea).any(axis=0) & (self.stop_node >= 0))
         A = np.full((len(cand), len(tgt)), INF)

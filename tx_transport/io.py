@@ -48,7 +48,7 @@ TIMETABLE_MEASURES = {"fastest-of-day", "window"}
 _COMMON_KEYS = {"id", "name_en", "name_zh", "status", "opened", "opened_note", "plan_year", "source", "role", "geometry",
                 "length_km", "in_boundary_km", "in_boundary_source", "nodes", "lanes", "design_speed_kmh"}
 PROJECT_KEYS = {
-    "line": _COMMON_KEYS | {"rail_class", "operating_speed_kmh", "speed_source", "schematic_detour", "stations", "services"},
+    "line": _COMMON_KEYS | {"rail_class", "operating_speed_kmh", "speed_source", "schematic_detour", "stations"},
     "corridor": _COMMON_KEYS,
     "link": _COMMON_KEYS | {"road_class"},
     "channel": _COMMON_KEYS | {"waterway_class", "sinuosity", "locks"},
@@ -413,6 +413,10 @@ def _load_rail(root: Path, places: pd.DataFrame, modes: dict[str, Any], area: di
     for li in lines:
         rec = f"line {li.get('id')!r}"
         _check_id(li.get("id"), f, rec, "line id")
+        if "services" in li:
+            raise NetworkDataError(str(f), rec, "'services' (assumed stopping patterns with a half-headway wait) is retired: trains "
+                                   "come from the timetable", "give the line's trains as add-trip-pattern edits in services.yaml "
+                                   "(project: <line id>) and remove 'services' from rail.yaml (see networks/README.md)")
         _known_keys(li, PROJECT_KEYS["line"], f, rec)
         _status(li, f, rec)
         _in_boundary(li, f, rec)
@@ -472,34 +476,6 @@ def _load_rail(root: Path, places: pd.DataFrame, modes: dict[str, Any], area: di
             for k in range(len(seg))
         ]
         li["station_ids"] = ids
-        services = li.get("services") or [{"name": "all-stop", "stops": "all", "headway_min": 60, "source": "default"}]
-        snames = []
-        if not isinstance(services, list):
-            raise NetworkDataError(str(f), rec, "services must be a list",
-                                   "write each service as a '- {name: ..., stops: ..., headway_min: ...}' item")
-        for k, sv in enumerate(services):
-            srec = f"{rec}, service {_mapping(sv, f, f'{rec}, service {k + 1}').get('name')!r}"
-            snames.append(str(sv.get("name")))
-            sv["headway_min"] = _number(sv.get("headway_min"), f, srec, "headway_min", positive=True)
-            stops = sv.get("stops", "all")
-            if stops == "all":
-                sv["stop_ids"] = list(ids)
-            else:
-                if not isinstance(stops, list) or len(stops) < 2:
-                    raise NetworkDataError(str(f), srec, "stops must be 'all' or a list of at least two stations", "list the stops")
-                pos = []
-                for s in stops:
-                    if s not in ids:
-                        raise NetworkDataError(str(f), srec, f"stop {s!r} is not a station of the line",
-                                               f"use stations of the line: {ids}")
-                    if s in stops[:len(pos)]:
-                        raise NetworkDataError(str(f), srec, f"lists stop {s!r} twice", "list each stop once, in line order")
-                    pos.append(ids.index(s))
-                if pos != sorted(pos):
-                    raise NetworkDataError(str(f), srec, "stops are not in line order", "list stops in the order of 'stations'")
-                sv["stop_ids"] = list(stops)
-        _unique(snames, f, f"{rec} service")
-        li["services"] = services
     _unique([li["id"] for li in lines], f, "line")
     return lines, geom
 
@@ -706,7 +682,6 @@ def _validate_modes(f: Path, modes: dict[str, Any]) -> None:
     if modes["road"].get("default_class") not in (modes["road"].get("classes") or {}):
         raise NetworkDataError(str(f), "road.default_class", "is not one of road.classes", "name a class of road.classes")
     _number(modes["road"].get("ramp_toll_min"), f, "road.ramp_toll_min", "ramp_toll_min", minimum=0, maximum=MAX_STEP_MIN)
-    _validate_road_speeds(f, modes["road"])
     if modes["road"].get("connector_speed_kmh") is not None:
         _number(modes["road"]["connector_speed_kmh"], f, "road.connector_speed_kmh", "connector_speed_kmh", positive=True,
                 maximum=MAX_SPEED_KMH["road"])
@@ -714,6 +689,9 @@ def _validate_modes(f: Path, modes: dict[str, Any]) -> None:
         _whole(modes["road"]["connector_count"], f, "road.connector_count", "connector_count", minimum=1, maximum=50)
     if modes["road"].get("connector_max_km") is not None:
         _number(modes["road"]["connector_max_km"], f, "road.connector_max_km", "connector_max_km", minimum=0, maximum=100)
+    if modes["road"].get("connector_sectors") is not None:
+        _whole(modes["road"]["connector_sectors"], f, "road.connector_sectors", "connector_sectors", minimum=1, maximum=36)
+    _validate_road_speeds(f, modes["road"])
     _detour(modes["road"].get("connector_detour"), f, "road.connector_detour", "connector_detour")
     if modes["road"].get("schematic_detour") is not None:
         _detour(modes["road"]["schematic_detour"], f, "road.schematic_detour", "schematic_detour")
@@ -766,8 +744,6 @@ def _validate_road_speeds(f: Path, road: dict[str, Any]) -> None:
                                f"name a class of road.classes ({sorted(classes)}) or give connector_speed_kmh")
     _number(road.get("connector_speed_kmh"), f, "road.connector_speed_kmh", "connector_speed_kmh", positive=True,
             allow_none=road.get("connector_class") is not None)
-    for key in ("connector_max_km", "connector_sectors", "connector_count"):
-        _number(road.get(key), f, f"road.{key}", key, positive=True, allow_none=True)
 
 
 def _load_urban_areas(root: Path, modes: dict[str, Any]) -> gpd.GeoDataFrame | None:

@@ -283,7 +283,10 @@ class Network:
         prof = self._profile(profile)
         time_key(period)  # validates the period
         if selection is not None:
-            skey = (frozenset(selection.projects), tuple(sorted(selection.speed_kmh.items())), profile, period)
+            # only projects with edges in the graph change the kernel (a rail line does not): scenario
+            # tests that differ by a rail project share one compiled road graph
+            with_edges = set(self._edges._codes()[0])
+            skey = (frozenset(set(selection.projects) & with_edges), tuple(sorted(selection.speed_kmh.items())), profile, period)
             hit = self._selection_cache.get(skey)
             if hit is None:
                 hit = self._edges.compile(selection.projects, prof, selection.speed_kmh, selection.name, profile, period)
@@ -336,9 +339,6 @@ class Network:
             profile = prof["access_profile"]
         if isinstance(o, str):
             pid = self.resolve_place(o, profile)
-            if station_only and self._b.places.kind[pid] != "station":
-                raise QueryError(f"profile {profile!r} runs station to station, and {pid!r} is a {self._b.places.kind[pid]}, not a "
-                                 f"station; use a station (e.g. {self._nearest_station(pid)!r}) or the door-to-door profile")
             return pid, f"place:{pid}"
         try:
             lon, lat = float(o[0]), float(o[1])
@@ -618,7 +618,10 @@ class Network:
 
     def _nearest_station(self, pid: str) -> str:
         pl = self._b.places
-        st = pl[pl.kind == "station"]
+        served = set()
+        for c in self._transit._compiled.values():
+            served |= {str(c.stop_ids[i]) for i in np.unique(c.ev_stop)}
+        st = pl[(pl.kind == "station") & (pl.index.isin(served) if served else True)]
         if not len(st):
             return ""
         d = haversine_km(pl.lat[pid], pl.lon[pid], st.lat.values, st.lon.values)
@@ -654,11 +657,21 @@ class Network:
         k = self._d2d.get(key)
         if k is None:
             node, join_s, _ = self._stop_join(ct, car)
+            ekey = (id(car), tuple(ct.stop_ids), float(prof["egress_max_min"]))
             st = self._b.modes["rail"]["station"]
             cfg = self._b.transit
             k = DoorToDoorKernel(car, ct, node, join_s, float(st["enter_min"]) * 60.0, float(st["exit_min"]) * 60.0,
                                  cfg.window_start_s, cfg.window_end_s, cfg.window_step_s, float(prof["access_max_min"]) * 60.0,
                                  float(prof["egress_max_min"]) * 60.0, cfg.max_transfers + 1)
+            # the egress matrix (one road search per station) depends only on the car kernel and the
+            # stops: scenarios and project tests that share them share it
+            eg_cache = self.__dict__.setdefault("_egress_cache", {})
+            if ekey in eg_cache:
+                k._cache["egress"] = eg_cache[ekey]
+            else:
+                if len(eg_cache) >= 8:
+                    eg_cache.pop(next(iter(eg_cache)))
+                eg_cache[ekey] = k.egress()
             if len(self._d2d) >= 16:
                 self._d2d.pop(next(iter(self._d2d)))
             self._d2d[key] = k
@@ -696,11 +709,10 @@ class Network:
                 continue
             d = haversine_km(lat, lon, road[1], road[2])
             j = int(np.argmin(d))
-            if d[j] > lim:
+            if d[j] > lim and not is_place:  # a place reaches the roads through its own connectors (modes.yaml)
                 from .errors import NetworkDataError
 
-                where = "places.csv" if is_place else "transit.yaml"
-                raise NetworkDataError(str(self._b.path / where), f"stop {sid!r}",
+                raise NetworkDataError(str(self._b.path / "transit.yaml"), f"stop {sid!r}",
                                        f"is {d[j]:.1f} km from the nearest road of the network (limit stop_join_max_km {lim:g} km)",
                                        "check the stop's coordinates (WGS84 lat/lon) or raise stop_join_max_km in transit.yaml")
             if is_place:
@@ -736,10 +748,18 @@ class Network:
         """How every timetable stop joins the road graph: ``stop_id``, ``joined_by``, ``distance_km``."""
         return self._stop_join(self.compiled_timetable(scenario), self.door_to_door(scenario, profile=profile).car)[2].copy()
 
-    def _station_index(self, ct: CompiledTimetable, pid: str, sel: ScenarioSelection) -> int:
-        if not ct.has_stop(pid):
-            raise QueryError(f"{pid!r} is not a station of the timetable of scenario {sel.name!r}")
-        return ct.stop_index(pid)
+    def _station_index(self, ct: CompiledTimetable, pid: str, sel: ScenarioSelection, profile: str = "rail") -> int:
+        """The stop index of place ``pid`` in a compiled timetable, or a clear error: a place that is
+        not a station (use a station or the door-to-door profile), or a station no train serves in
+        this scenario (unreachable)."""
+        kind = str(self._b.places.kind.get(pid, "stop"))
+        if ct.has_stop(pid) and (ct.ev_stop == ct.stop_index(pid)).any():
+            return ct.stop_index(pid)
+        if kind in ("station", "airport"):
+            raise UnreachableError(f"no train calls at {pid!r} in scenario {sel.name!r} (not a station of its timetable); "
+                                   "try a scenario where its line is in service")
+        raise QueryError(f"profile {profile!r} runs station to station, and {pid!r} is a {kind}, not a station; use a station "
+                         f"(e.g. {self._nearest_station(pid)!r}) or the door-to-door profile")
 
     def _place_times(self, sel: ScenarioSelection, profile: str, origins: Sequence[str], targets: Sequence[str],
                      statistic: str | None = None, period: str | None = None) -> np.ndarray:
@@ -804,15 +824,32 @@ class Network:
         df.columns.name = "destination"
         return df
 
+    def _departures_ea(self, ct: CompiledTimetable, o: int) -> tuple[np.ndarray, np.ndarray]:
+        """Every departure of the day from stop ``o`` and the earliest arrival at every stop when
+        leaving with it, ``(deps, EA)`` with ``EA`` of shape (departures, stops); cached per
+        compiled timetable and origin (the fastest journeys and their routes come from it)."""
+        cache = self.__dict__.setdefault("_dep_ea_cache", {})
+        key = (id(ct), int(o))
+        hit = cache.get(key)
+        if hit is None or hit[0] is not ct:
+            deps = np.unique(ct.departures_from(int(o)))
+            r0 = np.full((len(deps), ct.n_stops), np.inf)
+            r0[:, o] = deps
+            ea = ct.earliest_arrival(r0, max_rounds=self._b.transit.max_transfers + 1, transfers_at_start=False) if len(deps) \
+                else np.zeros((0, ct.n_stops))
+            if len(cache) >= 512:
+                cache.pop(next(iter(cache)))
+            hit = cache[key] = (ct, deps, ea)
+        return hit[1], hit[2]
+
     def _fastest_matrix(self, sel: ScenarioSelection, ct: CompiledTimetable, origins: np.ndarray) -> np.ndarray:
-        """Fastest journey of the day (s) from stop indices ``origins`` to every stop (cached per origin)."""
-        cache = self.__dict__.setdefault("_fastest_cache", {})
+        """Fastest journey of the day (s) from stop indices ``origins`` to every stop."""
         rows = []
         for o in origins:
-            key = (id(ct), int(o))
-            if key not in cache:
-                cache[key] = ct.fastest_journeys(np.array([o]), max_rounds=self._b.transit.max_transfers + 1)[0]
-            rows.append(cache[key])
+            deps, ea = self._departures_ea(ct, int(o))
+            row = np.min(ea - deps[:, None], axis=0) if len(deps) else np.full(ct.n_stops, np.inf)
+            row[int(o)] = 0.0
+            rows.append(row)
         return np.array(rows).reshape(len(origins), ct.n_stops)
 
     def transit_table(self, origins: Iterable[Origin] | Origin | None = None, destinations: Iterable[Origin] | Origin | None = None,
@@ -945,15 +982,12 @@ class Network:
                          note="origin and destination are the same place")
         rounds = self._b.transit.max_transfers + 1
         if prof["measure"] == "fastest-of-day":
-            a, b = self._station_index(ct, o_key, sel), self._station_index(ct, t_key, sel)
+            a, b = self._station_index(ct, o_key, sel, profile), self._station_index(ct, t_key, sel, profile)
             if t0 is None:
-                deps = np.unique(ct.departures_from(a))
+                deps, ea = self._departures_ea(ct, a)
                 if not len(deps):
                     raise UnreachableError(f"no train leaves {o_key!r} in scenario {scenario!r}")
-                r0 = np.full((len(deps), ct.n_stops), np.inf)
-                r0[:, a] = deps
-                ea = ct.earliest_arrival(r0, max_rounds=rounds, transfers_at_start=False)[:, b]
-                j = int(np.argmin(ea - deps))
+                j = int(np.argmin(ea[:, b] - deps))
                 t0 = float(deps[j])
             r0 = np.full(ct.n_stops, np.inf)
             r0[a] = t0

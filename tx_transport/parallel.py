@@ -18,6 +18,7 @@ import pandas as pd
 
 from .doortodoor import DoorToDoorKernel
 from .kernel import CompiledGraph
+from .transit.raptor import CompiledTimetable
 
 if TYPE_CHECKING:
     from .network import Network
@@ -116,6 +117,12 @@ def travel_time_tables(net: Network, scenarios: Iterable[str] | None = None, pro
             arrays = dict(zip(keys, ex.map(_task, keys)))
     else:
         arrays = {k: kernel_minutes(graphs[k], src[k], dst[k], *opts.get(k, ())) for k in keys}
+    for k in keys:  # a place is 0 min from itself, station or not (as Network.travel_times says)
+        if isinstance(graphs[k], CompiledTimetable):
+            for i, x in enumerate(o):
+                for j, y in enumerate(d):
+                    if x == y:
+                        arrays[k][i, j] = 0.0
     out = {}
     for k, a in arrays.items():
         df = pd.DataFrame(a, index=pd.Index(o, name="origin"), columns=pd.Index(d, name="destination"))

@@ -473,6 +473,9 @@ def apply_edits(tt: Timetable, edits: list[dict[str, Any]], ctx: EditContext, *,
         if fn is None:
             raise EditError(f"edit {e.get('id')!r}: unknown type {e['type']!r}; valid: {', '.join(EDIT_TYPES)}")
         out = fn(out, e, ctx)
+    # GTFS times are whole seconds: round once here, so tables, GTFS output and router agree exactly
+    out.stop_times = out.stop_times.assign(arr_s=np.round(out.stop_times.arr_s.astype(float)),
+                                           dep_s=np.round(out.stop_times.dep_s.astype(float)))
     out.notes = list(out.notes) + list(ctx.log)
     return out
 

@@ -135,7 +135,7 @@ class Timetable:
         sidx = {s: i for i, s in enumerate(order)}
         tid = st["trip_id"].to_numpy()
         # trips in first-seen order; events already grouped by trip in calling order
-        bounds = np.flatnonzero(np.r_[True, tid[1:] != tid[:-1], True])
+        bounds = np.flatnonzero(np.r_[True, tid[1:] != tid[:-1], True]) if len(tid) else np.zeros(1, dtype=np.int64)
         t_ids = tid[bounds[:-1]]
         ev_stop = st["stop_id"].map(sidx).to_numpy()
         if np.isnan(ev_stop.astype(float)).any():
@@ -145,8 +145,8 @@ class Timetable:
         arr = st["arr_s"].to_numpy(dtype=float)
         dep = st["dep_s"].to_numpy(dtype=float)
         starts = bounds.copy()
-        codes = trips.loc[t_ids, "code"].to_numpy(dtype=object)
-        routes = trips.loc[t_ids, "route_id"].to_numpy(dtype=object)
+        codes = trips.loc[t_ids, "code"].to_numpy(dtype=object) if len(t_ids) else np.zeros(0, dtype=object)
+        routes = trips.loc[t_ids, "route_id"].to_numpy(dtype=object) if len(t_ids) else np.zeros(0, dtype=object)
         ids = np.asarray(t_ids, dtype=object)
         if repeat_daily:
             # the previous day's run of every trip still running after midnight: its calls from

@@ -186,9 +186,9 @@ def _extent(net: Network, extent: str | Sequence[float]) -> tuple[float, float, 
     if isinstance(extent, str):
         if extent == "tongxiang":
             return _pad(lay["boundaries"].loc[TONGXIANG].geometry.bounds, 0.06)
-        if extent == "region":
+        if extent == "region":  # the cities and airports of the bundle (not every timetable station of the YRD)
             p = lay["places"]
-            return _pad(p[p["kind"].isin(["city", "station", "airport"])].total_bounds, 0.05)
+            return _pad(p[p["kind"].isin(["city", "airport"])].total_bounds, 0.05)
         if extent in lay["boundaries"].index:
             return _pad(lay["boundaries"].loc[extent].geometry.bounds, 0.04)
         raise ValueError(f"unknown extent {extent!r}; use 'tongxiang', 'region', an adcode or (minlon, minlat, maxlon, maxlat)")

@@ -249,7 +249,17 @@ def _place_popups(net: Network, goals: pd.DataFrame, scenario: str, ids: Sequenc
                   limit_min: float) -> dict[str, str]:
     """Popup HTML per place: times to the one-hour-circle targets and the goal items it takes part in."""
     pl = net.places
-    stations = [i for i in ids if pl.at[i, "kind"] == "station"]
+    # rail times for the stations around the centre and the targets' own stations (a fastest-of-day
+    # search per station: the ~200 stations of the YRD feed would cost a search each, per scenario)
+    c = pl.loc[net.centre] if net.centre in pl.index else None
+    near = set()
+    if c is not None:
+        from ..geo import haversine_km
+
+        d = haversine_km(float(c.lat), float(c.lon), pl.lat.to_numpy(), pl.lon.to_numpy())
+        near = set(pl.index[d <= 60.0])
+    t_st = {s for _, s in targets if s}
+    stations = [i for i in ids if pl.at[i, "kind"] == "station" and (i in near or i in t_st)]
     others = [i for i in ids if pl.at[i, "kind"] != "station"]
     t_places = [t for t, _ in targets if t in pl.index]
     t_stations = [s for _, s in targets if s and s in pl.index]
