@@ -192,6 +192,14 @@ class Network:
         return out
 
     @cached_property
+    def _road_tree(self):
+        """Nearest-node look-ups over the road layer (:class:`tx_transport.zones.NodeTree`)."""
+        from .zones import NodeTree
+
+        et = self._edges
+        return NodeTree(et.lon, et.lat, et.road_node)
+
+    @cached_property
     def _node_index(self) -> dict[Hashable, int]:
         return {n: i for i, n in enumerate(self._edges.nodes)}
 
@@ -301,13 +309,9 @@ class Network:
         if not (a["min_lat"] <= lat <= a["max_lat"] and a["min_lon"] <= lon <= a["max_lon"]):
             raise QueryError(f"point (lon {lon}, lat {lat}) is outside the network area; give (lon, lat) in WGS84 degrees")
         use = set(self._profile(profile)["use"])
-        if "road" in use:
-            cg = self.compiled(None, profile)
-            G = self._full_graph
-            layer_ok = np.array([G.nodes[n].get("layer") == "road" for n in cg.nodes])
-            cand = np.flatnonzero(layer_ok & np.isfinite(cg.lon))
-            d = haversine_km(lat, lon, cg.lat[cand], cg.lon[cand])
-            return f"{lon:.5f},{lat:.5f}", cg.nodes[int(cand[int(np.argmin(d))])]
+        if "road" in use:  # the nearest road-layer node (a KD-tree, built once per network)
+            pos, _ = self._road_tree.nearest(np.array([lon]), np.array([lat]))
+            return f"{lon:.5f},{lat:.5f}", self._edges.nodes[int(pos[0])]
         if "rail_run" in use:  # the places some rail line stops at (in any scenario)
             stops = {s for line in self._b.rail_lines for s in line["station_ids"]}
             pl = self._b.places[self._b.places.index.isin(sorted(stops))]
