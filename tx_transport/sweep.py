@@ -43,7 +43,8 @@ Output folder (``out=``)
     One partition per (kernel, origin chunk), written atomically (temporary file, then rename)
     by the worker that computed it; columns ``origin, destination, scenario, profile,
     time_min`` (float32 minutes; **a pair that is unreachable, or beyond ``cutoff_min``, has no
-    row**), or the reduction's columns.
+    row**), or the reduction's columns. Integer ids stay int64; text ids, scenario and profile
+    are dictionary-encoded (categoricals in pandas).
 ``origins.parquet``, ``destinations.parquet``
     The joined points (GeoParquet) with their weights, node and joining distance.
 ``_sweep.json``
@@ -148,8 +149,8 @@ def _run_chunk(job: _Job, key: int, chunk: int, src_idx: np.ndarray, origin_ids:
                 ok &= minutes <= job.limit_s / 60.0
             oi, di = np.nonzero(ok)
             table = pa.table({
-                "origin": pa.array(origin_ids[oi]),
-                "destination": pa.array(job.dst_ids[di]),
+                "origin": _id_column(origin_ids, oi),
+                "destination": _id_column(job.dst_ids, di),
                 "scenario": pa.DictionaryArray.from_arrays(np.zeros(len(oi), dtype=np.int32), [job.scenario]),
                 "profile": pa.DictionaryArray.from_arrays(np.zeros(len(oi), dtype=np.int32), [job.profile]),
                 "time_min": pa.array(minutes[oi, di].astype(np.float32)),
@@ -161,6 +162,15 @@ def _run_chunk(job: _Job, key: int, chunk: int, src_idx: np.ndarray, origin_ids:
     path = Path(out) / _part_name(key, chunk)
     atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
     return path.name, table.num_rows
+
+
+def _id_column(ids: np.ndarray, pos: np.ndarray):
+    """``ids[pos]`` as an Arrow column: integers as int64, text dictionary-encoded (each id once per partition)."""
+    import pyarrow as pa
+
+    if ids.dtype.kind in "iu":
+        return pa.array(ids[pos])
+    return pa.DictionaryArray.from_arrays(pa.array(pos.astype(np.int32)), pa.array(ids, type=pa.string()))
 
 
 def _reach_rows(job: _Job, minutes: np.ndarray, origin_ids: np.ndarray, origin_weight: np.ndarray):
@@ -247,7 +257,8 @@ def run_sweep(kernels: Mapping[tuple[str, str], Any], origins: pd.DataFrame, des
         Weight column of origins and destinations (default ``"population"`` where present,
         else 1 per point); an empty (NaN) weight counts 0, e.g. a station without residents.
     chunk_size : int, optional
-        Origins per task (default: about :data:`CHUNK_CELLS` cells per chunk, at most 256).
+        Origins per task (default: at most :data:`CHUNK_CELLS` cells and 256 origins per chunk,
+        and at least 16 chunks per kernel when there are enough origins).
     client : dask.distributed.Client, optional
         Run on this Dask cluster.
     n_workers : int, optional
@@ -304,9 +315,9 @@ def run_sweep(kernels: Mapping[tuple[str, str], Any], origins: pd.DataFrame, des
         jobs.append(_Job(k, str(s), str(p), d_idx, d_ids, d_w, reduce, cuts, float(limit_s), dict(isochrone or {})))
     src = [_positions(kernels[key].sources, origins["node"], "origin", origins.index) for key in keys]
     n_o = len(origins)
-    if chunk_size is None:
+    if chunk_size is None:  # bounded memory per task, and at least ~16 tasks per kernel to balance the workers
         widest = max(len(kernels[key].targets) for key in keys)
-        chunk_size = int(min(256, max(1, CHUNK_CELLS // max(widest, 1))))
+        chunk_size = int(max(1, min(256, CHUNK_CELLS // max(widest, 1), -(-n_o // 16))))
     if int(chunk_size) < 1:
         raise QueryError(f"chunk_size must be a positive number of origins, got {chunk_size!r}")
     chunk_size = int(chunk_size)
