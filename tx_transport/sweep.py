@@ -14,9 +14,15 @@ Example::
     from tx_transport.sweep import travel_time_sweep, read_sweep
 
     net = tx.load_network()
-    grid = join_points(net, grid_origins(net.boundaries, 2000.0))     # 2 km cells, joined to roads
+    tong = net.boundaries[net.boundaries.name_en == "Tongxiang"]
+    grid = join_points(net, grid_origins(tong, 1000.0), max_join_m=7000)  # 1 km cells, joined to roads
     travel_time_sweep(net, grid, scenarios=["plan-2025"], out="sweep/", n_workers=2)
     table = read_sweep("sweep/")        # origin, destination, scenario, profile, time_min
+
+Times run from the origin's road node to the destination's: the joining distance
+(``join_m``, reported by :func:`~tx_transport.zones.join_points`) is not timed; add
+``join_m / speed`` where the access leg matters (it is large on the embedded main-road
+skeleton, small on a detailed OSM road graph).
 
 The kernel protocol
 -------------------
