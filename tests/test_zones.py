@@ -64,8 +64,10 @@ def test_grid_rejects_bad_input(kwargs, match):
 
 
 def brute_nearest(G, lon, lat):
-    """Oracle: scan every road-layer node of the networkx graph."""
-    ids = [n for n, d in G.nodes(data=True) if d.get("layer") == "road"]
+    """Oracle: scan every road-layer node of the networkx graph that is on a non-motorway road."""
+    local = {n for u, v, d in G.edges(data=True) if d.get("kind") == "road" and d.get("mode") == "road"
+             and d.get("highway") != "motorway" for n in (u, v)}
+    ids = [n for n, d in G.nodes(data=True) if d.get("layer") == "road" and n in local]
     xy = np.array([(G.nodes[n]["x"], G.nodes[n]["y"]) for n in ids])
     d = haversine_km(lat, lon, xy[:, 1], xy[:, 0]) * 1000.0
     i = int(np.argmin(d))
@@ -108,3 +110,15 @@ def test_join_points_joins_zones_by_centroid_and_checks_input(net):
         join_points(net, gpd.GeoDataFrame(geometry=[shapely.Point(120.5, 30.6)]))
     with pytest.raises(tx.QueryError, match="'b' have no geometry"):
         join_points(net, gpd.GeoDataFrame(geometry=[shapely.Point(120.5, 30.6), None], index=["a", "b"], crs=WGS84))
+
+
+def test_join_points_never_joins_onto_a_motorway():
+    G = road_like_graph(30, 30, motorway_every=20, seed=2)
+    net2 = tx.load_network().with_road_graph(G)
+    mw = {n for u, v, d in G.edges(data=True) if d["highway"] == "motorway" for n in (u, v)}
+    on_mw = sorted(mw)[:20]
+    pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy([G.nodes[n]["x"] for n in on_mw], [G.nodes[n]["y"] for n in on_mw]),
+                           crs=WGS84)
+    j = join_points(net2, pts, max_join_m=300)
+    assert not set(j.node) & mw
+    assert (j.join_m > 0).all() and (j.join_m < 300).all()  # the carriageway is 40 m off the street grid

@@ -200,6 +200,19 @@ class Network:
         return NodeTree(et.lon, et.lat, et.road_node)
 
     @cached_property
+    def _local_road_tree(self):
+        """Nearest-node look-ups over local roads: road-layer nodes on a non-motorway road edge
+        (where :func:`tx_transport.zones.join_points` joins points; not onto a motorway)."""
+        from .zones import NodeTree
+
+        et = self._edges
+        local = np.zeros(len(et.nodes), dtype=bool)
+        on_road = et.sample & (et.kind == "road")
+        local[et.u[on_road]] = True
+        local[et.v[on_road]] = True
+        return NodeTree(et.lon, et.lat, et.road_node & local)
+
+    @cached_property
     def _node_index(self) -> dict[Hashable, int]:
         return {n: i for i, n in enumerate(self._edges.nodes)}
 

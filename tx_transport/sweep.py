@@ -435,7 +435,7 @@ def _local_client(n: int) -> tuple[Any, Any]:
         from distributed import Client, LocalCluster
     except ImportError:  # pragma: no cover - dask is an extra
         raise QueryError("n_workers needs dask.distributed: pip install 'tx-transport[dask]'") from None
-    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None)
+    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0")
     return cluster, Client(cluster)
 
 

@@ -6,7 +6,7 @@ Two steps take any set of locations to a travel-time sweep (:mod:`tx_transport.s
    (cell centroids as points), optionally weighted by population spread from a zones layer by
    areal interpolation;
 2. :func:`join_points` joins any points or zones GeoDataFrame (a grid, census zones, firms,
-   schools) to the nearest node of the network's road layer, reports the joining distance of
+   schools) to the nearest local-road node of the network's road layer, reports the joining distance of
    every point and raises :class:`~tx_transport.errors.QueryError` naming the points farther
    than the limit.
 
@@ -229,7 +229,10 @@ def _name(x: Any) -> str:
 
 
 def join_points(net: Network, points: gpd.GeoDataFrame, *, max_join_m: float = 1000.0) -> gpd.GeoDataFrame:
-    """Join points (or zones, by their centroid) to the nearest node of the network's road layer.
+    """Join points (or zones, by their centroid) to the nearest local-road node of the network.
+
+    Candidates are the road-layer nodes on at least one non-motorway road (a point next to an
+    expressway joins the local road, not the carriageway: expressways are entered at ramps).
 
     Parameters
     ----------
@@ -271,7 +274,7 @@ def join_points(net: Network, points: gpd.GeoDataFrame, *, max_join_m: float = 1
         geom = geom.to_crs(METRIC_CRS).centroid
     wgs = geom.to_crs(WGS84)
     lon, lat = wgs.x.to_numpy(), wgs.y.to_numpy()
-    tree = net._road_tree
+    tree = net._local_road_tree
     pos, dist = tree.nearest(lon, lat)
     far = dist > limit
     if far.any():
