@@ -284,8 +284,7 @@ def render(args: argparse.Namespace, rows: list[dict[str, Any]], started: str, l
              f"Python {platform.python_version()}, numpy {np.__version__}, scipy {scipy.__version__}",
              f"- load average (1/5/15 min) at start {load0}, at end {' '.join(f'{v:.2f}' for v in os.getloadavg())} "
              "(a shared machine: other engineers' jobs ran at the same time)",
-             f"- command: `{'nice -n 10 ' if os.nice(0) > 0 else ''}python benchmarks/bench_scale.py "
-             f"{' '.join(sys.argv[1:])}`".replace(" `", "`").rstrip(),
+             f"- command: `{'nice -n 10 ' if os.nice(0) > 0 else ''}python benchmarks/bench_scale.py {' '.join(sys.argv[1:])}".rstrip() + "`",
              "", "| network | measurement | mode | time | rows | Parquet MB | peak RSS MB (+increase) | vs scipy | other |",
              "|---|---|---|---:|---:|---:|---:|---:|---|"]
     for r in rows:
