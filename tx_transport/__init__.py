@@ -13,6 +13,11 @@ Quick start::
     tx.population_reached(net, "tongxiang", [30, 60, 90], profiles=["car"])  # people within T minutes
     net.explore(["baseline-2020", "plan-2025"])   # interactive map (folium), works offline
     tx.search_places("乌镇", net.places)           # places by Chinese or English name, any case
+    cells = tx.grid_origins(net.boundaries[net.boundaries.name_en == "Tongxiang"], 500)  # 500 m grid
+    grid = tx.join_points(net, cells, max_join_m=7000)  # the embedded road layer is a main-road skeleton
+    tx.travel_time_sweep(net, grid, out="sweep/", n_workers=2)   # chunked, resumable, to Parquet
+    net.timetable("plan-2025").to_gtfs("plan-2025-gtfs/")          # the scenario's timetable as a GTFS feed
+    net.transit_table(["tongxiang"], ["shanghai"], scenario="plan-2025")  # window percentiles, trains a day
 
 The Python API mirrors the CLI: ``check``, ``compare`` and ``report`` return DataFrames (or a
 :class:`Comparison` of DataFrames) for notebooks.
@@ -26,6 +31,7 @@ if started_as_command_line():  # Ctrl-C while the command line imports: one line
 from ._version import __version__
 from .accessibility import load_zones, population_reached
 from .comparison import Comparison, compare
+from .doortodoor import DoorToDoorKernel
 from .errors import NetworkDataError, QueryError, TxTransportError, UnreachableError
 from .goals import check, check_all, mileage_table
 from .kernel import CompiledGraph
@@ -34,27 +40,39 @@ from .network import Network, Route, load_network
 from .parallel import travel_time_tables
 from .reporting import report
 from .results import Report
+from .sweep import read_sweep, run_sweep, travel_time_sweep
+from .transit import CompiledTimetable, Timetable, read_feed
+from .zones import grid_origins, join_points
 
 __all__ = [
     "CompiledGraph",
+    "CompiledTimetable",
     "Comparison",
+    "DoorToDoorKernel",
     "Network",
     "NetworkDataError",
     "QueryError",
     "Report",
     "Route",
+    "Timetable",
     "TxTransportError",
     "UnreachableError",
     "__version__",
     "check",
     "check_all",
     "compare",
+    "grid_origins",
+    "join_points",
     "load_network",
     "load_zones",
     "mileage_table",
     "population_reached",
+    "read_feed",
+    "read_sweep",
     "report",
     "resolve_place",
+    "run_sweep",
     "search_places",
+    "travel_time_sweep",
     "travel_time_tables",
 ]

@@ -16,6 +16,7 @@ and ``status``. Rail is not a graph layer: trains run on the timetable
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import networkx as nx
@@ -75,21 +76,36 @@ def urban_area_of(lon: np.ndarray, lat: np.ndarray, areas: Any) -> np.ndarray:
 
 
 class _Snapper:
-    """Nearest road-layer node lookups (local roads only, or motorway nodes only)."""
+    """Nearest road-layer node lookups (local roads only, or motorway nodes only).
+
+    KD-trees over the nodes on the sphere (:mod:`tx_transport.zones`): the same nearest nodes
+    as a haversine scan over every node, in ``O(log n)`` per lookup.
+    """
 
     def __init__(self, nodes: dict[Any, tuple[float, float]], motorway_nodes: set[Any]) -> None:
-        self.local_ids = [n for n in nodes if n not in motorway_nodes and not str(n).startswith("place:")]
+        self.local_ids = [n for n in nodes if n not in motorway_nodes and not (isinstance(n, str) and n.startswith("place:"))]
         self.mw_ids = [n for n in nodes if n in motorway_nodes]
         self.local = np.array([nodes[n] for n in self.local_ids], dtype=float).reshape(-1, 2)
         self.mw = np.array([nodes[n] for n in self.mw_ids], dtype=float).reshape(-1, 2)
+        self._trees: dict[bool, Any] = {}
+
+    def _query(self, lon: float, lat: float, k: int, motorway: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Positions and distances (km) of the ``k`` nearest nodes, nearest first (ties by position)."""
+        from .zones import NodeTree
+
+        arr = self.mw if motorway else self.local
+        tree = self._trees.get(motorway)
+        if tree is None:
+            tree = self._trees[motorway] = NodeTree(arr[:, 0], arr[:, 1])
+        pos, dist_m = tree.nearest_k(np.array([lon]), np.array([lat]), k)
+        return pos[0], dist_m[0] / 1000.0
 
     def k_nearest(self, lon: float, lat: float, k: int, max_km: float) -> list[tuple[Any, float]]:
         """Up to ``k`` nearest local-road nodes within ``max_km`` (always at least the nearest)."""
-        if not self.local_ids:
+        if not self.local_ids or k < 1:
             return []
-        d = haversine_km(lat, lon, self.local[:, 1], self.local[:, 0])
-        order = np.argsort(d)[:k]
-        return [(self.local_ids[i], float(d[i])) for j, i in enumerate(order) if j == 0 or d[i] <= max_km]
+        order, d = self._query(lon, lat, k, False)
+        return [(self.local_ids[i], float(d[j])) for j, i in enumerate(order) if j == 0 or d[j] <= max_km]
 
     def sector_nearest(self, lon: float, lat: float, sectors: int, max_km: float) -> list[tuple[Any, float]]:
         """The nearest local-road node in each of ``sectors`` equal compass sectors within ``max_km``,
@@ -107,12 +123,11 @@ class _Snapper:
         return [(self.local_ids[i], float(d[i])) for i in sorted(out, key=lambda i: d[i])]
 
     def nearest(self, lon: float, lat: float, motorway: bool = False) -> tuple[Any, float] | None:
-        ids, arr = (self.mw_ids, self.mw) if motorway else (self.local_ids, self.local)
+        ids = self.mw_ids if motorway else self.local_ids
         if not ids:
             return None
-        d = haversine_km(lat, lon, arr[:, 1], arr[:, 0])
-        i = int(np.argmin(d))
-        return ids[i], float(d[i])
+        pos, d = self._query(lon, lat, 1, motorway)
+        return ids[int(pos[0])], float(d[0])
 
 
 def build_graph(b: Bundle, sel: ScenarioSelection, road_graph: nx.MultiDiGraph | None = None) -> nx.MultiDiGraph:
@@ -176,54 +191,103 @@ def build_graph(b: Bundle, sel: ScenarioSelection, road_graph: nx.MultiDiGraph |
 
         classes = modes["road"]["classes"]
         default_hw = modes["road"]["default_class"]
-        nid = {n: (int(n) if isinstance(n, str) and n.lstrip("-").isdigit() else n) for n in road_graph.nodes}
-        for n, d in road_graph.nodes(data=True):
+        # linear in the graph: one pass over nodes and edges, class and speed rules cached per distinct tag value
+        nd = list(road_graph.nodes(data=True))
+        nid = {n: (int(n) if isinstance(n, str) and n.lstrip("-").isdigit() else n) for n, _ in nd}
+        try:
+            xs = np.array([d["x"] for _, d in nd], dtype=float)
+            ys = np.array([d["y"] for _, d in nd], dtype=float)
+            bad = ~((xs >= -180.0) & (xs <= 180.0) & (ys >= -90.0) & (ys <= 90.0))
+        except (KeyError, TypeError, ValueError):
+            bad = None
+        if bad is None or bad.any():
+            for n, d in nd:  # find and name the first bad node
+                try:
+                    x, y = float(d["x"]), float(d["y"])
+                except (KeyError, TypeError, ValueError):
+                    raise QueryError(f"road graph node {n!r} has no numeric x/y; give an OSMnx graph with lon/lat x, y "
+                                     f"(EPSG:4326)") from None
+                if not (-180.0 <= x <= 180.0 and -90.0 <= y <= 90.0):
+                    raise QueryError(f"road graph node {n!r} has x={x}, y={y}, not lon/lat degrees; give the graph in "
+                                     f"EPSG:4326 (e.g. osmnx.project_graph(G, to_latlong=True))")
+        new_nodes: dict[Any, tuple[float, float]] = {}
+        for (n, _), x, y in zip(nd, xs.tolist(), ys.tolist()):
+            new_nodes.setdefault(nid[n], (x, y))  # the first of two ids that map to one (e.g. "7" and 7) wins
+        G.add_nodes_from((n, {"x": x, "y": y, "layer": "road"}) for n, (x, y) in new_nodes.items())
+        coords.update(new_nodes)
+        edges = list(road_graph.edges(keys=True, data=True))
+        hw_cache: dict[Any, str] = {}
+
+        def road_class(raw: Any) -> str:
             try:
-                x, y = float(d["x"]), float(d["y"])
-            except (KeyError, TypeError, ValueError):
-                raise QueryError(f"road graph node {n!r} has no numeric x/y; give an OSMnx graph with lon/lat x, y "
-                                 f"(EPSG:4326)") from None
-            if not (-180.0 <= x <= 180.0 and -90.0 <= y <= 90.0):
-                raise QueryError(f"road graph node {n!r} has x={x}, y={y}, not lon/lat degrees; give the graph in "
-                                 f"EPSG:4326 (e.g. osmnx.project_graph(G, to_latlong=True))")
-            add_node(nid[n], x, y, layer="road")
-        hw_of: dict[tuple[Any, Any, Any], str] = {}
+                return hw_cache[raw]
+            except KeyError:
+                pass
+            except TypeError:  # a list (unhashable): not cached
+                hw = normalise_highway(raw)
+                return hw if hw in classes else default_hw
+            hw = normalise_highway(raw)
+            hw_cache[raw] = hw = hw if hw in classes else default_hw
+            return hw
+
+        hws = [road_class(d.get("highway")) for _, _, _, d in edges]
         local_nodes: set[Any] = set()
-        for u, v, k, d in road_graph.edges(keys=True, data=True):
-            hw = normalise_highway(d.get("highway"))
-            hw = hw if hw in classes else default_hw
-            hw_of[(u, v, k)] = hw
+        for (u, v, _, _), hw in zip(edges, hws):
             if hw == "motorway":
                 motorway_nodes.update((nid[u], nid[v]))
             elif hw != "motorway_link":
                 local_nodes.update((nid[u], nid[v]))
-        keys = list(hw_of)
-        mid_lon = np.array([(coords[nid[u]][0] + coords[nid[v]][0]) / 2 for u, v, _ in keys])
-        mid_lat = np.array([(coords[nid[u]][1] + coords[nid[v]][1]) / 2 for u, v, _ in keys])
-        area_of = dict(zip(keys, urban_area_of(mid_lon, mid_lat, b.urban_areas)))
-        for (u, v, k), hw in hw_of.items():
-            d = road_graph.edges[u, v, k]
-            speed = edge_speed_kph(hw, d.get("maxspeed"), modes)
-            peak = speed * _peak_factor(modes, hw)
-            area = area_of[(u, v, k)] if not hw.startswith("motorway") else ""
-            if area:
-                a = areas_cfg[area]
-                speed, peak = min(speed, float(a["free_flow_kmh"])), min(peak, float(a["peak_kmh"]))
-            length = _edge_length_m(road_graph, u, v, d)
-            tt = length / (speed / 3.6)
-            tp = length / (peak / 3.6)
-            if hw == "motorway_link" and (nid[u] in local_nodes or nid[v] in local_nodes):
-                tt += toll_s
-                tp += toll_s
-            geom = d.get("geometry")
-            if isinstance(geom, str):
-                import shapely
+        speed_cache: dict[tuple[str, Any], float] = {}
+        keys: dict[tuple[Any, Any], int] = {}
+        # the urban area of every edge (its midpoint; expressways keep their class speeds), vectorised
+        ex = np.array([(coords[nid[u]][0] + coords[nid[v]][0]) / 2 for u, v, _, _ in edges], dtype=float)
+        ey = np.array([(coords[nid[u]][1] + coords[nid[v]][1]) / 2 for u, v, _, _ in edges], dtype=float)
+        e_area = urban_area_of(ex, ey, b.urban_areas) if len(edges) else []
 
-                geom = shapely.from_wkt(geom)
-            add_edge(nid[u], nid[v], length_m=length, time_s=tt, mode="expressway" if hw.startswith("motorway") else "road",
-                     kind="ramp" if hw == "motorway_link" else "road", link_id=f"osm:{nid[u]}-{nid[v]}-{k}",
-                     project="osm-roads", geometry=geom, speed_kph=speed, highway=hw, time_peak_s=tp, speed_peak_kph=peak,
-                     area=area)
+        def road_edges():
+            for (u, v, k, d), hw, area in zip(edges, hws, e_area):
+                ms = d.get("maxspeed")
+                try:
+                    speed = speed_cache[(hw, ms)]
+                except KeyError:
+                    speed = speed_cache[(hw, ms)] = edge_speed_kph(hw, ms, modes)
+                except TypeError:  # a list of limits (unhashable)
+                    speed = edge_speed_kph(hw, ms, modes)
+                try:
+                    length = float(d["length"])
+                    if not (math.isfinite(length) and length >= 0):
+                        raise ValueError
+                except (KeyError, TypeError, ValueError):
+                    length = _edge_length_m(road_graph, u, v, d)
+                a, c = nid[u], nid[v]
+                peak = speed * _peak_factor(modes, hw)
+                area = area if not hw.startswith("motorway") else ""
+                if area:
+                    ac = areas_cfg[area]
+                    speed, peak = min(speed, float(ac["free_flow_kmh"])), min(peak, float(ac["peak_kmh"]))
+                tt = length / (speed / 3.6)
+                tp = length / (peak / 3.6)
+                if hw == "motorway_link" and (a in local_nodes or c in local_nodes):
+                    tt += toll_s
+                    tp += toll_s
+                attrs = {"length": length, "travel_time": float(tt), "mode": "expressway" if hw.startswith("motorway") else "road",
+                         "kind": "ramp" if hw == "motorway_link" else "road", "link_id": f"osm:{a}-{c}-{k}",
+                         "project": "osm-roads", "status": "existing", "speed_kph": float(speed), "highway": hw,
+                         "travel_time_peak": float(tp), "speed_peak_kph": float(peak)}
+                if area:
+                    attrs["area"] = area
+                geom = d.get("geometry")
+                if isinstance(geom, str):
+                    import shapely
+
+                    geom = shapely.from_wkt(geom)
+                if geom is not None:
+                    attrs["geometry"] = geom
+                key = keys.get((a, c), 0)  # the key networkx would give: edges of a pair numbered 0, 1, ...
+                keys[(a, c)] = key + 1
+                yield a, c, key, attrs
+
+        G.add_edges_from(road_edges())
     else:
         rn = b.road_nodes
         lon = rn.lon.to_numpy()

@@ -4,6 +4,16 @@
 reference to networkx or to global state), so that it can be cached per scenario and profile
 and shipped to Dask workers. Searches run in compiled code
 (:func:`scipy.sparse.csgraph.dijkstra`).
+
+:class:`CompiledGraph` implements the *kernel protocol* of :mod:`tx_transport.sweep`
+(``sources``, ``targets``, ``times_from(src_idx, limit_s)``), the only thing a chunked sweep
+asks of a compiled object.
+
+Memory: a compiled graph holds per usable edge the CSR column (int32) and weight (float64),
+``edge_u``/``edge_v`` (int64), ``edge_time_s`` (float64) and two booleans (about 38 bytes),
+and per node the CSR row pointer (int32), ``lon``/``lat`` (float64), a boolean and one list
+slot plus the node id object (about 70 bytes with OSM integer ids), so about 55 MB for a
+1 M-edge, 250 k-node road graph; ``docs/performance.md`` has the measured figures.
 """
 
 from __future__ import annotations
@@ -14,6 +24,7 @@ from typing import Any
 
 import networkx as nx
 import numpy as np
+import pandas as pd
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
@@ -78,7 +89,8 @@ def _cheapest(keys: tuple[np.ndarray, ...], w: np.ndarray) -> np.ndarray:
 
 
 def _assemble(nodes: list[Hashable], lon: np.ndarray, lat: np.ndarray, u: np.ndarray, v: np.ndarray, w: np.ndarray,
-              sample: np.ndarray, board: np.ndarray, pen: float, scenario: str, profile_name: str) -> CompiledGraph:
+              sample: np.ndarray, board: np.ndarray, pen: float, scenario: str, profile_name: str,
+              point: np.ndarray | None = None) -> CompiledGraph:
     """A :class:`CompiledGraph` from the usable edges (``w`` includes the boarding penalty)."""
     keep = _cheapest((u, v, board), w)  # boarding and other edges between two nodes stay apart
     u, v, w, sample, board = u[keep], v[keep], w[keep], sample[keep], board[keep]
@@ -86,9 +98,15 @@ def _assemble(nodes: list[Hashable], lon: np.ndarray, lat: np.ndarray, u: np.nda
     pair = _cheapest((u, v), w)
     m = csr_matrix((w[pair] + EPS_S, (u[pair], v[pair])), shape=(n, n))
     m.sort_indices()
-    point = np.array([isinstance(x, str) and x.startswith("place:") for x in nodes], dtype=bool)
+    if point is None:
+        point = _place_mask(nodes)
     return CompiledGraph(nodes, m.indptr, m.indices, m.data, lon, lat, u, v, w, sample, point, scenario, profile_name,
                          pen, board)
+
+
+def _place_mask(nodes: list[Hashable]) -> np.ndarray:
+    """Whether each node is a place node (``"place:<id>"``)."""
+    return np.fromiter((isinstance(x, str) and x.startswith("place:") for x in nodes), dtype=bool, count=len(nodes))
 
 
 def profile_graph(G: nx.MultiDiGraph, profile: dict[str, Any]) -> nx.MultiDiGraph:
@@ -188,6 +206,22 @@ class CompiledGraph:
         lat = np.array([G.nodes[x].get("y", np.nan) for x in nodes], dtype=float)
         return _assemble(nodes, lon, lat, u, v, w, smp, brd, board_penalty_s(profile), scenario, profile_name)
 
+    # ------------------------------------------------------------------ the kernel protocol (tx_transport.sweep)
+    @property
+    def sources(self) -> list[Hashable]:
+        """Node ids indexed by ``src_idx`` of :meth:`times_from` (the graph's ``nodes``)."""
+        return self.nodes
+
+    @property
+    def targets(self) -> list[Hashable]:
+        """Node ids of the columns of :meth:`times_from` (the graph's ``nodes``)."""
+        return self.nodes
+
+    def times_from(self, src_idx: np.ndarray, limit_s: float = np.inf) -> np.ndarray:
+        """Seconds from each source (matrix index) to every node, shape ``(len(src_idx), n)``,
+        ``inf`` beyond ``limit_s`` or unreachable: :meth:`dijkstra` as the sweep protocol asks."""
+        return self.dijkstra(np.atleast_1d(np.asarray(src_idx, dtype=np.int64)), limit_s=limit_s)
+
     # ------------------------------------------------------------------ queries
     @property
     def matrix(self) -> csr_matrix:
@@ -263,7 +297,11 @@ class CompiledGraph:
 
 @dataclass
 class EdgeTable:
-    """Every edge of a full (all-projects) graph as arrays, compiled per scenario and profile."""
+    """Every edge of a full (all-projects) graph as arrays, compiled per scenario and profile.
+
+    ``road_node`` marks the nodes of the road layer (``layer == "road"``), the nodes points are
+    snapped and joined to.
+    """
 
     nodes: list[Hashable]
     lon: np.ndarray
@@ -282,47 +320,59 @@ class EdgeTable:
     speed_kph: np.ndarray | None = None
     time_peak_s: np.ndarray | None = None
     speed_peak_kph: np.ndarray | None = None
+    road_node: np.ndarray | None = None
 
     @classmethod
     def from_graph(cls, G: nx.MultiDiGraph) -> EdgeTable:
-        nodes = list(G.nodes)
+        """The arrays of ``G`` (one pass over nodes, one over edges; linear in the graph size)."""
+        nd = list(G.nodes(data=True))
+        nodes = [n for n, _ in nd]
         index = {n: i for i, n in enumerate(nodes)}
         rows = list(G.edges(data=True))
-        u = np.fromiter((index[a] for a, _, _ in rows), dtype=np.int64, count=len(rows))
-        v = np.fromiter((index[b] for _, b, _ in rows), dtype=np.int64, count=len(rows))
-        get = lambda key, default=None: [d.get(key, default) for _, _, d in rows]  # noqa: E731
-        kind = np.array(get("kind"), dtype=object)
-        mode = np.array(get("mode"), dtype=object)
-        hw = np.array(get("highway", ""), dtype=object)
+        m = len(rows)
+        u = np.fromiter((index[a] for a, _, _ in rows), dtype=np.int64, count=m)
+        v = np.fromiter((index[b] for _, b, _ in rows), dtype=np.int64, count=m)
+
+        def num(key: str, default: float) -> np.ndarray:
+            return np.fromiter((d.get(key, default) for _, _, d in rows), dtype=float, count=m)
+
+        def obj(key: str, default: Any = None) -> np.ndarray:
+            out = np.empty(m, dtype=object)
+            out[:] = [d.get(key, default) for _, _, d in rows]
+            return out
+
+        kind = obj("kind")
+        mode = obj("mode")
+        hw = obj("highway", "")
         sample = ((kind == "road") | (kind == "connector")) & (mode == "road") & (hw != "motorway")
-        return cls(
-            nodes,
-            np.array([G.nodes[n].get("x", np.nan) for n in nodes], dtype=float),
-            np.array([G.nodes[n].get("y", np.nan) for n in nodes], dtype=float),
-            u, v,
-            np.array(get("travel_time"), dtype=float),
-            np.array(get("length", 0.0), dtype=float),
-            kind, mode,
-            np.array(get("project", ""), dtype=object),
-            sample.astype(bool),
-            np.array(get("accel_ms2", np.nan), dtype=float),
-            np.array(get("decel_ms2", np.nan), dtype=float),
-            np.array(get("supplement", 1.0), dtype=float),
-            np.array(get("speed_kph", np.nan), dtype=float),
-            np.array([d.get("travel_time_peak", d["travel_time"]) for _, _, d in rows], dtype=float),
-            np.array([d.get("speed_peak_kph", d.get("speed_kph", np.nan)) for _, _, d in rows], dtype=float),
-        )
+        lon = np.fromiter((d.get("x", np.nan) for _, d in nd), dtype=float, count=len(nd))
+        lat = np.fromiter((d.get("y", np.nan) for _, d in nd), dtype=float, count=len(nd))
+        road = np.fromiter((d.get("layer") == "road" for _, d in nd), dtype=bool, count=len(nd))
+        time_s = num("travel_time", np.nan)
+        speed = num("speed_kph", np.nan)
+        time_peak = np.fromiter((d.get("travel_time_peak", d["travel_time"]) for _, _, d in rows), dtype=float, count=m)
+        speed_peak = np.fromiter((d.get("speed_peak_kph", d.get("speed_kph", np.nan)) for _, _, d in rows), dtype=float, count=m)
+        return cls(nodes, lon, lat, u, v, time_s, num("length", 0.0), kind, mode, obj("project", ""),
+                   sample.astype(bool), num("accel_ms2", np.nan), num("decel_ms2", np.nan), num("supplement", 1.0),
+                   speed, time_peak_s=time_peak, speed_peak_kph=speed_peak, road_node=road)
 
     def _codes(self) -> tuple[list[str], np.ndarray, list[str], np.ndarray, np.ndarray]:
-        """Integer codes of edge projects and kinds (computed once; keeps compile vectorised)."""
+        """Integer codes of edge projects and kinds (computed once, by hashing; keeps compile vectorised)."""
         cached = self.__dict__.get("_code_cache")
         if cached is None:
-            pn, pc = np.unique(self.project.astype(str), return_inverse=True)
-            kn, kc = np.unique(self.kind.astype(str), return_inverse=True)
-            always = np.char.startswith(self.project.astype(str), "junction:")
-            cached = (list(pn), pc, list(kn), kc, always)
+            pc, pn = pd.factorize(np.asarray(self.project, dtype=object), use_na_sentinel=False)
+            kc, kn = pd.factorize(np.asarray(self.kind, dtype=object), use_na_sentinel=False)
+            junction = np.array([str(n).startswith("junction:") for n in pn], dtype=bool)
+            always = junction[pc] if len(pc) else np.zeros(0, dtype=bool)
+            cached = (list(pn), pc.astype(np.int64), list(kn), kc.astype(np.int64), always)
             self.__dict__["_code_cache"] = cached
         return cached
+
+    def _point_mask(self) -> np.ndarray:
+        pm = self.__dict__.get("_point_cache")
+        if pm is None:
+            pm = self.__dict__["_point_cache"] = _place_mask(self.nodes)
+        return pm
 
     def compile(self, projects: Iterable[str], profile: dict[str, Any], speed_kmh: dict[str, float] | None = None,
                 scenario: str = "", profile_name: str = "", period: str = "free-flow") -> CompiledGraph:
@@ -341,10 +391,18 @@ class EdgeTable:
         want_p = np.array([i for i, n in enumerate(proj_names) if n in wanted], dtype=np.int64)
         want_k = np.array([i for i, n in enumerate(kind_names) if n in use], dtype=np.int64)
         m = (np.isin(proj_code, want_p) | always) & np.isin(kind_code, want_k)
+        kpos = {n: i for i, n in enumerate(kind_names)}
+        ppos = {n: i for i, n in enumerate(proj_names)}
+
+        def of_kind(k: str) -> np.ndarray:
+            return kind_code == kpos[k] if k in kpos else np.zeros(len(kind_code), dtype=bool)
+
         t = (self.time_peak_s if peak else self.time_s).copy()
         spd_arr = self.speed_peak_kph if peak else self.speed_kph
         for proj, spd in (speed_kmh or {}).items():
-            for i in np.flatnonzero(m & (self.project == proj)):
+            if proj not in ppos:
+                continue
+            for i in np.flatnonzero(m & (proj_code == ppos[proj])):
                 v0 = None if spd_arr is None else float(spd_arr[i])
                 ratio = 1.0
                 if peak and self.speed_kph is not None and np.isfinite(self.speed_kph[i]) and v0 and np.isfinite(v0):
@@ -353,13 +411,13 @@ class EdgeTable:
                                        float(self.accel[i]), float(self.decel[i]), float(self.supplement[i]))
         for k, c in (profile.get("cost") or {}).items():
             if c != "base":
-                t[self.kind == k] = float(c) * 60.0
+                t[of_kind(k)] = float(c) * 60.0
         pen = board_penalty_s(profile)
-        board = self.kind == "rail_board"
+        board = of_kind("rail_board")
         if pen > 0:
             t[board] += pen
         return _assemble(self.nodes, self.lon, self.lat, self.u[m], self.v[m], t[m], self.sample[m], board[m], pen,
-                         scenario, profile_name)
+                         scenario, profile_name, self._point_mask())
 
 
 def override_time_s(kind: str, time_s: float, length_m: float, speed_kmh: float, speed_kph: float | None = None,

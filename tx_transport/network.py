@@ -207,6 +207,27 @@ class Network:
         return out
 
     @cached_property
+    def _road_tree(self):
+        """Nearest-node look-ups over the road layer (:class:`tx_transport.zones.NodeTree`)."""
+        from .zones import NodeTree
+
+        et = self._edges
+        return NodeTree(et.lon, et.lat, et.road_node)
+
+    @cached_property
+    def _local_road_tree(self):
+        """Nearest-node look-ups over local roads: road-layer nodes on a non-motorway road edge
+        (where :func:`tx_transport.zones.join_points` joins points; not onto a motorway)."""
+        from .zones import NodeTree
+
+        et = self._edges
+        local = np.zeros(len(et.nodes), dtype=bool)
+        on_road = et.sample & (et.kind == "road")
+        local[et.u[on_road]] = True
+        local[et.v[on_road]] = True
+        return NodeTree(et.lon, et.lat, et.road_node & local)
+
+    @cached_property
     def _node_index(self) -> dict[Hashable, int]:
         return {n: i for i, n in enumerate(self._edges.nodes)}
 
@@ -353,13 +374,9 @@ class Network:
             d = haversine_km(lat, lon, pl.lat.values, pl.lon.values)
             pid = str(pl.index[int(np.argmin(d))])
             return pid, f"place:{pid}"
-        if "road" in use:
-            cg = self.compiled(None, profile)
-            G = self._full_graph
-            layer_ok = np.array([G.nodes[n].get("layer") == "road" for n in cg.nodes])
-            cand = np.flatnonzero(layer_ok & np.isfinite(cg.lon))
-            d = haversine_km(lat, lon, cg.lat[cand], cg.lon[cand])
-            return f"{lon:.5f},{lat:.5f}", cg.nodes[int(cand[int(np.argmin(d))])]
+        if "road" in use:  # the nearest road-layer node (a KD-tree, built once per network)
+            pos, _ = self._road_tree.nearest(np.array([lon]), np.array([lat]))
+            return f"{lon:.5f},{lat:.5f}", self._edges.nodes[int(pos[0])]
         if "waterway" in use:
             pl = self._b.places[self._b.places.kind == "port"]
         else:
