@@ -85,6 +85,10 @@ class DoorToDoorKernel:
     horizon_s : float
         Trains are considered up to this long after the end of the window (s; default 6 h):
         journeys that arrive later count as unreachable.
+    link_stop, link_node, link_s : numpy.ndarray
+        Station links (``transit.yaml`` ``station_links``: a metro between a station and a place of
+        its city): stop index, car-graph node of the place, seconds. Access and egress take a link
+        when it is faster than the car, and continue by car from the place.
     """
 
     car: CompiledGraph
@@ -100,6 +104,9 @@ class DoorToDoorKernel:
     egress_max_s: float = 90 * 60.0
     max_rounds: int = 5
     horizon_s: float = 6 * 3600.0
+    link_stop: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    link_node: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    link_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
     _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __getstate__(self) -> dict[str, Any]:
@@ -114,7 +121,8 @@ class DoorToDoorKernel:
 
     # ------------------------------------------------------------------ road legs
     def egress(self) -> np.ndarray:
-        """Road seconds from every stop to every node, ``(S, N)`` (``inf`` beyond ``egress_max``)."""
+        """Seconds from every stop to every node, ``(S, N)`` (``inf`` beyond ``egress_max``): by road,
+        or by a station link and then by road from its place."""
         eg = self._cache.get("egress")
         if eg is None:
             S, N = self.tt.n_stops, len(self.car.nodes)
@@ -123,6 +131,14 @@ class DoorToDoorKernel:
             if len(ok):
                 d = self.car.dijkstra(self.stop_node[ok], limit_s=self.egress_max_s)
                 eg[ok] = (np.asarray(d) + self.stop_join_s[ok, None]).astype(np.float32)
+            if (self.link_stop >= 0).any():
+                d = np.asarray(self.car.dijkstra(self.link_node, limit_s=self.egress_max_s))
+                for s, row, t in zip(self.link_stop, d, self.link_s):
+                    if s < 0:
+                        continue
+                    via = (row + t).astype(np.float32)
+                    via[via > self.egress_max_s] = INF
+                    eg[s] = np.minimum(eg[s], via)
             self._cache["egress"] = eg
         return eg
 
@@ -130,8 +146,20 @@ class DoorToDoorKernel:
         acc = np.full(self.tt.n_stops, INF)
         ok = self.stop_node >= 0
         acc[ok] = car_o[self.stop_node[ok]] + self.stop_join_s[ok]
+        for s, n, t in zip(self.link_stop, self.link_node, self.link_s):  # by road to the place, then the link
+            if s >= 0:
+                acc[s] = min(acc[s], car_o[n] + t)
         acc[acc > self.access_max_s] = INF
         return acc
+
+    def access_by_link(self, car_o: np.ndarray, stop: int) -> tuple[int, float] | None:
+        """The station link that gives ``stop`` its access time, ``(link index, seconds)``, or None (by road)."""
+        road = car_o[self.stop_node[stop]] + self.stop_join_s[stop] if self.stop_node[stop] >= 0 else INF
+        best = None
+        for i, (s, n, t) in enumerate(zip(self.link_stop, self.link_node, self.link_s)):
+            if s == stop and car_o[n] + t < road and (best is None or car_o[n] + t < best[1]):
+                best = (i, float(car_o[n] + t))
+        return best
 
     def _candidates(self, acc: np.ndarray) -> np.ndarray:
         """Departure times from the origin that can change the earliest arrival (sorted)."""
@@ -205,6 +233,16 @@ class DoorToDoorKernel:
         info["minute_candidate"] = k
         return times, info
 
+    @property
+    def sources(self) -> list[Any]:
+        """Sweep protocol: node ids of the road graph (origins are road nodes)."""
+        return self.car.nodes
+
+    @property
+    def targets(self) -> list[Any]:
+        """Sweep protocol: node ids of the columns of :meth:`times_from`."""
+        return self.car.nodes
+
     def times(self, src: np.ndarray, targets: np.ndarray | None = None, *, statistic: str = "median") -> np.ndarray:
         """Door-to-door seconds reduced over the window, ``(len(src), len(targets))``."""
         src = np.atleast_1d(np.asarray(src, dtype=np.int64))
@@ -222,4 +260,43 @@ class DoorToDoorKernel:
         return out
 
 
-__all__ = ["DoorToDoorKernel", "STATISTICS", "reduce_window"]
+@dataclass
+class FastestJourneyKernel:
+    """Station to station, the fastest scheduled journey of the day, as a sweep kernel.
+
+    ``sources`` and ``targets`` are the ``place:<id>`` nodes of every place of the bundle; a place
+    that no train serves has no journey (``inf``), except to itself (0).
+    """
+
+    tt: CompiledTimetable
+    place_ids: list[str]
+    max_rounds: int = 5
+
+    @property
+    def sources(self) -> list[str]:
+        return [f"place:{p}" for p in self.place_ids]
+
+    @property
+    def targets(self) -> list[str]:
+        return self.sources
+
+    def _stops(self) -> np.ndarray:
+        return np.array([self.tt.stop_index(p) if self.tt.has_stop(p) else -1 for p in self.place_ids], dtype=np.int64)
+
+    def times_from(self, src_idx: np.ndarray, limit_s: float = INF) -> np.ndarray:
+        src_idx = np.atleast_1d(np.asarray(src_idx, dtype=np.int64))
+        stops = self._stops()
+        out = np.full((len(src_idx), len(self.place_ids)), INF)
+        so = stops[src_idx]
+        ok = so >= 0
+        if ok.any():
+            F = self.tt.fastest_journeys(so[ok], max_rounds=self.max_rounds)
+            cols = stops >= 0
+            rows = np.flatnonzero(ok)
+            out[np.ix_(rows, np.flatnonzero(cols))] = F[:, stops[cols]]
+        out[np.arange(len(src_idx)), src_idx] = 0.0
+        out[out > limit_s] = INF
+        return out
+
+
+__all__ = ["DoorToDoorKernel", "FastestJourneyKernel", "STATISTICS", "reduce_window"]

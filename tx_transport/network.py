@@ -677,9 +677,14 @@ class Network:
             ekey = (id(car), tuple(ct.stop_ids), float(prof["egress_max_min"]))
             st = self._b.modes["rail"]["station"]
             cfg = self._b.transit
+            links = [(ct.stop_index(x["station"]) if ct.has_stop(x["station"]) else -1, f"place:{x['place']}", x["min"] * 60.0)
+                     for x in cfg.station_links]
             k = DoorToDoorKernel(car, ct, node, join_s, float(st["enter_min"]) * 60.0, float(st["exit_min"]) * 60.0,
                                  cfg.window_start_s, cfg.window_end_s, cfg.window_step_s, float(prof["access_max_min"]) * 60.0,
-                                 float(prof["egress_max_min"]) * 60.0, cfg.max_transfers + 1)
+                                 float(prof["egress_max_min"]) * 60.0, cfg.max_transfers + 1,
+                                 link_stop=np.array([x[0] for x in links], dtype=np.int64),
+                                 link_node=self._idx(car, [x[1] for x in links]) if links else np.zeros(0, dtype=np.int64),
+                                 link_s=np.array([x[2] for x in links], dtype=float))
             # the egress matrix (one road search per station) depends only on the car kernel and the
             # stops: scenarios and project tests that share them share it
             eg_cache = self.__dict__.setdefault("_egress_cache", {})
@@ -760,6 +765,18 @@ class Network:
         if not parts:
             return pd.DataFrame(columns=["lat", "lon"])
         return pd.concat(parts).drop_duplicates("stop_id").set_index("stop_id")
+
+    def sweep_kernel(self, scenario: str | None = None, profile: str = "car") -> Any:
+        """The picklable kernel of a scenario and profile for :mod:`tx_transport.sweep` (and Dask):
+        the compiled road graph, the door-to-door kernel, or the fastest-journey kernel of ``rail``."""
+        prof = self._profile(profile)
+        if prof.get("router") != "timetable":
+            return self.compiled(scenario, profile)
+        if prof.get("measure") == "window":
+            return self.door_to_door(scenario, profile=profile)
+        from .doortodoor import FastestJourneyKernel
+
+        return FastestJourneyKernel(self.compiled_timetable(scenario), list(self._b.places.index), self._b.transit.max_transfers + 1)
 
     def stop_joins(self, scenario: str | None = None, *, profile: str = "door-to-door") -> pd.DataFrame:
         """How every timetable stop joins the road graph: ``stop_id``, ``joined_by``, ``distance_km``."""
@@ -1054,15 +1071,23 @@ class Network:
         a = legs[0].from_stop
         rows: list[dict[str, Any]] = []
         coords: list[tuple[float, float]] = []
-        acc_nodes = self._car_nodes(k.car, src, int(k.stop_node[a]))
+        car_o = k._origin(src)[0]
+        link = k.access_by_link(car_o, a)
+        road_end = int(k.link_node[link[0]]) if link is not None else int(k.stop_node[a])
+        acc_nodes = self._car_nodes(k.car, src, road_end)
         t_clock = t_dep
         if len(acc_nodes) >= 2:
-            car_r = self._route_from_nodes(o_key, str(ct.stop_ids[a]), scenario, prof["access_profile"], acc_nodes, period)
+            to_key = self._cfg_link(link[0])["place"] if link is not None else str(ct.stop_ids[a])
+            car_r = self._route_from_nodes(o_key, to_key, scenario, prof["access_profile"], acc_nodes, period)
             for leg in car_r.legs.to_dict("records"):
                 leg.update(train="", dep=clock(t_clock), arr=clock(t_clock + leg["time_min"] * 60.0), stops=0)
                 t_clock += leg["time_min"] * 60.0
                 rows.append(leg)
             coords += list(car_r.geometry.coords)
+        if link is not None:
+            rows.append(self._link_row(link[0], to_station=True, t0=t_clock))
+            t_clock += float(k.link_s[link[0]])
+            coords += [self._stop_lonlat(str(ct.stop_ids[a]))]
         t_clock = t_dep + float(info["access_s"][a])
         sname = self._stop_name(str(ct.stop_ids[a]))
         rows.append({"mode": "station", "from_node": f"place:{ct.stop_ids[a]}", "to_node": f"place:{ct.stop_ids[a]}", "from_name": sname,
@@ -1084,9 +1109,24 @@ class Network:
                      "to_name": bname, "time_min": k.exit_s / 60.0, "length_km": 0.0, "projects": "", "train": "",
                      "dep": clock(arr_b), "arr": clock(arr_b + k.exit_s), "stops": 0})
         t_clock = arr_b + k.exit_s
-        eg_nodes = self._car_nodes(k.car, int(k.stop_node[b]), tgt)
+        # egress by road, or by a station link and then by road from its place (whichever the kernel took)
+        d_road = np.asarray(k.car.dijkstra(np.array([int(k.stop_node[b])])))[0, tgt] + k.stop_join_s[b] if k.stop_node[b] >= 0 else np.inf
+        elink, best = None, d_road
+        for i, (ls, ln, lt) in enumerate(zip(k.link_stop, k.link_node, k.link_s)):
+            if ls == b:
+                via = lt + np.asarray(k.car.dijkstra(np.array([int(ln)])))[0, tgt]
+                if via < best:
+                    elink, best = i, via
+        if elink is not None:
+            rows.append(self._link_row(elink, to_station=False, t0=t_clock))
+            t_clock += float(k.link_s[elink])
+            start, from_key = int(k.link_node[elink]), self._cfg_link(elink)["place"]
+            coords += [self._stop_lonlat(from_key)]
+        else:
+            start, from_key = int(k.stop_node[b]), str(ct.stop_ids[b])
+        eg_nodes = self._car_nodes(k.car, start, tgt)
         if len(eg_nodes) >= 2:
-            car_r = self._route_from_nodes(str(ct.stop_ids[b]), t_key, scenario, prof["access_profile"], eg_nodes, period)
+            car_r = self._route_from_nodes(from_key, t_key, scenario, prof["access_profile"], eg_nodes, period)
             for leg in car_r.legs.to_dict("records"):
                 leg.update(train="", dep=clock(t_clock), arr=clock(t_clock + leg["time_min"] * 60.0), stops=0)
                 t_clock += leg["time_min"] * 60.0
@@ -1098,6 +1138,17 @@ class Network:
         what = f"leaving at {clock(t_dep)}" + (" (the window's median minute)" if depart_at is None else "")
         return Route(o_key, t_key, scenario, profile, total_min, float(df.length_km.sum()), df, geom, [o_node, t_node],
                      depart=clock(t_dep), arrive=clock(t_dep + total_min * 60.0), note=f"car + train {what}")
+
+    def _cfg_link(self, i: int) -> dict[str, Any]:
+        """The i-th station link of transit.yaml (the kernels keep their order)."""
+        return self._b.transit.station_links[i]
+
+    def _link_row(self, i: int, *, to_station: bool, t0: float) -> dict[str, Any]:
+        x = self._cfg_link(i)
+        a, b = (x["place"], x["station"]) if to_station else (x["station"], x["place"])
+        return {"mode": x["mode"], "from_node": f"place:{a}", "to_node": f"place:{b}", "from_name": self._stop_name(a),
+                "to_name": self._stop_name(b), "time_min": x["min"], "length_km": 0.0, "projects": "", "train": "",
+                "dep": clock(t0), "arr": clock(t0 + x["min"] * 60.0), "stops": 0}
 
     def explore(self, scenarios: Sequence[str] | str | None = None, **kwargs: Any) -> Any:
         """An interactive map of the scenarios (a :class:`folium.Map`, shown inline in Jupyter).

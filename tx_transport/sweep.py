@@ -633,7 +633,7 @@ def travel_time_sweep(net: Network, origins: gpd.GeoDataFrame | Sequence[str] | 
         ``profile``, ``time_min`` (a missing pair is unreachable or beyond ``cutoff_min``).
     """
     scen = list(scenarios) if scenarios is not None else list(net.scenarios)
-    kernels = {(s, p): net.compiled(s, p) for s in scen for p in profiles}
+    kernels = {(s, p): net.sweep_kernel(s, p) for s in scen for p in profiles}
     o = _as_points(net, origins, max_join_m)
     d = destinations if destinations is None or isinstance(destinations, str) else _as_points(net, destinations, max_join_m)
     return run_sweep(kernels, o, d, **kw)
@@ -652,7 +652,7 @@ def _as_points(net: Network, pts: Any, max_join_m: float) -> pd.DataFrame:
     places = net.places
     unknown = [p for p in ids if p not in places.index]
     if unknown:
-        raise net._place_error(str(unknown[0]))
+        net.resolve_place(str(unknown[0]))  # raises QueryError: unknown place, with close matches
     out = places.loc[ids].copy()
     out["node"] = [f"place:{p}" for p in ids]
     out["join_m"] = 0.0

@@ -20,7 +20,7 @@ from .edits import EDIT_TYPES
 from .timetable import parse_clock
 
 TRANSIT_KEYS = {"feeds", "default_feed", "repeat_daily", "change_min", "change_min_by_station", "window", "max_transfers",
-                "stop_join_max_km", "transfers", "walk_transfer_max_km", "walk_speed_kmh"}
+                "stop_join_max_km", "transfers", "walk_transfer_max_km", "walk_speed_kmh", "station_links"}
 FEED_KEYS = {"id", "path", "service_date", "source", "licence", "license", "note"}
 EDIT_KEYS = {"id", "type", "project", "name", "stops", "lines", "hop_min", "hop_km", "dwell_min", "both_directions",
              "frequencies", "departures", "select", "factor", "between", "source", "note"}
@@ -53,6 +53,7 @@ class TransitConfig:
     walk_transfer_max_km: float = 0.4
     walk_speed_kmh: float = 4.5
     transfers: list[dict[str, Any]] = field(default_factory=list)
+    station_links: list[dict[str, Any]] = field(default_factory=list)
 
     def feed(self, fid: str) -> FeedSpec:
         for f in self.feeds:
@@ -198,6 +199,17 @@ def load_transit_config(data: Any, file: Path, root: Path, places: pd.DataFrame)
         cfg.transfers.append({"from": a, "to": b, "min": m, "mode": str(t.get("mode", "metro")), "source": str(t["source"])})
         if t.get("both_directions", True):
             cfg.transfers.append({"from": b, "to": a, "min": m, "mode": str(t.get("mode", "metro")), "source": str(t["source"])})
+    for k, t in enumerate(_list(d.get("station_links"), file, "station_links", "station_links")):
+        rec = f"station_links item {k + 1}"
+        t = _keys(t, {"station", "place", "min", "mode", "source", "note"}, file, rec)
+        st_id = station_id(t.get("station"), places, file, rec)
+        pl = t.get("place")
+        if pl not in places.index:
+            raise NetworkDataError(str(file), rec, f"place {str(pl)[:60]!r} is not in places.csv", "name a place id (e.g. shanghai)")
+        if not t.get("source"):
+            raise NetworkDataError(str(file), rec, "has no 'source'", "say where the time comes from, or that it is an assumption")
+        cfg.station_links.append({"station": st_id, "place": str(pl), "min": _num(t.get("min"), file, rec, "min", 0, 300),
+                                  "mode": str(t.get("mode", "metro")), "source": str(t["source"])})
     return cfg
 
 
