@@ -535,8 +535,8 @@ def test_plan_class_mapped_to_unknown_road_class(bundle):
 
 
 def test_missing_station_time(bundle):
-    edit_yaml(bundle, "modes.yaml", lambda d: d["rail"]["station"].pop("transfer_min"))
-    expect_error(bundle, "modes.yaml", "rail.station.transfer_min", "give 'transfer_min' a number", "is missing")
+    edit_yaml(bundle, "modes.yaml", lambda d: d["rail"]["station"].pop("enter_min"))
+    expect_error(bundle, "modes.yaml", "rail.station.enter_min", "give 'enter_min' a number", "is missing")
 
 
 def test_unknown_edge_kind_in_a_profile(bundle):

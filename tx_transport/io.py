@@ -706,11 +706,9 @@ def _validate_modes(f: Path, modes: dict[str, Any]) -> None:
             _number(d.get(key), f, f"rail.classes.{cls}", key, positive=True)
         _number(d.get("dwell_min"), f, f"rail.classes.{cls}", "dwell_min", minimum=0)
     station = _mapping(modes["rail"].get("station") or {}, f, "rail.station")
-    for key in ("enter_min", "exit_min", "transfer_min", "wait_factor"):
+    for key in ("enter_min", "exit_min"):
         _number(station.get(key), f, f"rail.station.{key}", key, minimum=0)
-    if float(station["wait_factor"]) > 1:
-        raise NetworkDataError(str(f), "rail.station.wait_factor", f"{station['wait_factor']} is above 1",
-                               "give the expected wait as a fraction of the headway (0.5 for random arrivals)")
+    _known_keys(station, {"enter_min", "exit_min"}, f, "rail.station")
     for key, v in station.items():
         _number(v, f, f"rail.station.{key}", key, minimum=0, maximum=MAX_STEP_MIN)
     _number(modes["rail"].get("running_time_supplement"), f, "rail.running_time_supplement", "running_time_supplement",
