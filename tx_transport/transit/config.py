@@ -21,7 +21,7 @@ from .timetable import parse_clock
 
 TRANSIT_KEYS = {"feeds", "default_feed", "repeat_daily", "change_min", "change_min_by_station", "window", "max_transfers",
                 "stop_join_max_km", "transfers", "walk_transfer_max_km", "walk_speed_kmh", "station_links"}
-FEED_KEYS = {"id", "path", "service_date", "source", "licence", "license", "note"}
+FEED_KEYS = {"id", "path", "service_date", "source", "licence", "license", "note", "lines_included_until"}
 EDIT_KEYS = {"id", "type", "project", "name", "stops", "lines", "hop_min", "hop_km", "dwell_min", "both_directions",
              "frequencies", "departures", "select", "factor", "between", "source", "note"}
 SELECT_KEYS = {"feed", "routes", "trips", "train", "serving", "between", "share"}
@@ -34,6 +34,10 @@ class FeedSpec:
     path: Path
     service_date: str | None
     source: str
+    #: rail.yaml lines opened in or before this year have their trains in the feed: their
+    #: add-trip-pattern edits are not applied on it, and a scenario without such a line removes
+    #: its trains. Default: the year before the service date.
+    lines_included_until: int | None = None
 
 
 @dataclass
@@ -156,7 +160,12 @@ def load_transit_config(data: Any, file: Path, root: Path, places: pd.DataFrame)
                 raise NetworkDataError(str(file), f"feed {fid!r}", f"service_date {sd!r} is not a date", "write it as YYYY-MM-DD") from None
         if not fd.get("source"):
             raise NetworkDataError(str(file), f"feed {fid!r}", "has no 'source'", "say where the feed comes from and its licence")
-        cfg.feeds.append(FeedSpec(fid, p, sd, str(fd["source"])))
+        lines_until = None
+        if fd.get("lines_included_until") is not None:
+            lines_until = int(_num(fd["lines_included_until"], file, f"feed {fid!r}", "lines_included_until", 1800, 2200))
+        elif sd is not None:
+            lines_until = int(str(sd)[:4]) - 1
+        cfg.feeds.append(FeedSpec(fid, p, sd, str(fd["source"]), lines_until))
     if len({f.id for f in cfg.feeds}) != len(cfg.feeds):
         raise NetworkDataError(str(file), "feeds", "two feeds share an id", "give each feed a unique id")
     cfg.default_feed = d.get("default_feed") or (cfg.feeds[0].id if cfg.feeds else None)
