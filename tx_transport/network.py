@@ -279,6 +279,9 @@ class Network:
             profile costs them; otherwise every mode, with base times.
         """
         prof = self._profile(profile) if profile is not None else None
+        if prof is not None and prof.get("router") == "timetable":
+            raise QueryError(f"profile {profile!r} runs on the timetable, not on a graph: see timetable() (GTFS tables) and "
+                             "compiled_timetable(); graph() takes a road or water profile")
         sel = self.selection(scenario)
         G = self._full_graph
         H = nx.MultiDiGraph(**{**G.graph, "scenario": sel.name, "name": f"tx-transport {sel.name}" + (f" ({profile})" if profile else "")})
@@ -303,6 +306,9 @@ class Network:
         """
         prof = self._profile(profile)
         time_key(period)  # validates the period
+        if prof.get("router") == "timetable":
+            raise QueryError(f"profile {profile!r} runs on the timetable, not on the road graph: use compiled_timetable(), "
+                             "door_to_door() or sweep_kernel()")
         if selection is not None:
             # only projects with edges in the graph change the kernel (a rail line does not): scenario
             # tests that differ by a rail project share one compiled road graph
