@@ -622,15 +622,52 @@ def write_log(trips, trains20, matches, trains16, single, carried, carried_evide
                                           f"{MAX_KMH:.0f} km/h in a straight line"]
     L += ["", "### Sections whose 2016 calls were not kept (2020 train too fast for them; first 400)", ""]
     L += [f"- {n}" for n in tb.notes] or ["- none"]
+    L += ["", "## Calls a day at stations without a board: cr-2016 against cr-2020", "",
+          "Board trains without a 2016 counterpart have board calls only, and a recognised train keeps a 2016 call only where "
+          "its 2020 time allows it (rule 3): these counts are lower bounds of the 2020 service.", "",
+          "| stop_id | name | calls 2016 | calls 2020 |", "|---|---|---|---|"]
+    c16 = pd.read_csv(FEED_2016 / "stop_times.txt", usecols=["stop_id"]).stop_id.value_counts()
+    c20 = Counter(c.stop for t in trips for c in t["calls"])
+    names16 = pd.read_csv(FEED_2016 / "stops.txt", dtype=str).set_index("stop_id").stop_name
+    for sid in sorted(set(c16.index) - set(board_id.values()), key=lambda i: (-c16[i], i)):
+        L.append(f"| {sid} | {names16[sid]} | {c16[sid]} | {c20.get(sid, 0)} |")
     L += ["", "## Stations", "", "Every stop is a place of kind `station` (`places.csv`); the YRD board stations and their place ids "
           "(resolved by the loader's own name resolution, `tx_transport.transit.config.station_id`):", "",
           "| board station | place id | coord_status | coordinate source |", "|---|---|---|---|"]
     for n, pid in sorted(board_id.items(), key=lambda x: x[1]):
         L.append(f"| {n} | {pid} | {places.coord_status[pid]} | {str(places.coord_source[pid])[:140]} |")
-    L += ["", f"Stops of the feed: {len(used)}.", "", "### places.csv", "",
+    L += ["", f"Stops of the feed: {len(used)}.", ""]
+    L += unserved_edit_stops(c20)
+    L += ["### places.csv", "",
           "Regenerated through `build_bundle.build_places` (hook `station_places.py`):", ""]
     L += places_log or ["- (no rail-near snaps)"]
     atomic_write_text(LOG_FILE, "\n".join(L) + "\n")
+
+
+def unserved_edit_stops(calls: Counter) -> list[str]:
+    """Stops of the services.yaml patterns of lines opened 2016–2020 that no cr-2020 trip serves.
+
+    With ``lines_included_until: 2020`` those patterns are not applied on cr-2020 (their trains are
+    in the feed), so a station that only they served has no train in scenarios on cr-2020."""
+    import yaml
+
+    places = pd.read_csv(NETWORKS / "places.csv", dtype={"id": str}, keep_default_na=False).set_index("id")
+    opened = {li["id"]: li.get("opened") for li in yaml.safe_load((NETWORKS / "rail.yaml").read_text(encoding="utf-8"))["lines"]}
+    out: dict[str, list[str]] = {}
+    for e in yaml.safe_load((NETWORKS / "services.yaml").read_text(encoding="utf-8"))["edits"]:
+        year = opened.get(e.get("project"))
+        if e.get("type") != "add-trip-pattern" or year is None or not 2016 <= year <= 2020:
+            continue
+        for ref in e["stops"]:
+            sid = station_id(ref, places, NETWORKS / "services.yaml", e["id"])
+            if calls.get(sid, 0) == 0:
+                out.setdefault(sid, []).append(e["id"])
+    L = ["### Stations of services.yaml patterns (lines opened 2016–2020) without a cr-2020 train", "",
+         "`lines_included_until: 2020` leaves these patterns out of scenarios on cr-2020 (their trains are in the feed, at "
+         "board stations); the stations below are served only by them, so they have no train there (their 2020 calls are "
+         "not in the boards):", ""]
+    L += [f"- {sid} ({places.name_zh[sid]}): {', '.join(ids)}" for sid, ids in sorted(out.items())] or ["- none"]
+    return L + [""]
 
 
 if __name__ == "__main__":
