@@ -628,20 +628,23 @@ def _fastest_pairs(trains: list[tuple[str, list[Call], list[int]]], board_ids: s
 
 @dataclass
 class Holdout:
-    """Real and inferred calls per station, inferred calls that are real (``tp``), and sections whose
-    number of inferred calls equals the real number (``right``) of ``sections``."""
+    """Real and inferred calls per station, inferred calls that are real (``tp``; ``tp_chance`` if the
+    calls went to trains of the section drawn at random), and sections whose number of inferred calls
+    equals the real number (``right``) of ``sections``."""
 
     truth: Counter = field(default_factory=Counter)
     inferred: Counter = field(default_factory=Counter)
     tp: int = 0
     sections: int = 0
     right: int = 0
+    tp_chance: float = 0.0  # inferred calls expected real if each section's inferred calls went to trains drawn at random
 
     def add(self, other: Holdout, station: str | None = None) -> None:
         for x in [station] if station else other.truth.keys() | other.inferred.keys():
             self.truth[x] += other.truth[x]
             self.inferred[x] += other.inferred[x]
         self.tp, self.sections, self.right = self.tp + other.tp, self.sections + other.sections, self.right + other.right
+        self.tp_chance += other.tp_chance
 
     def score(self, stations: list[str] | None = None, min_calls: int = 10) -> dict:
         """Per-station error (stations with ``min_calls`` real calls or more, or ``stations``) and per-call
@@ -652,6 +655,7 @@ class Holdout:
         return {"stations": len(err), "median_abs_err_pct": float(np.median(np.abs(err))) if err else math.nan,
                 "within_25pct": int(sum(abs(e) <= 25 for e in err)), "calls_true": n_true, "calls_inferred": n_inf,
                 "precision": self.tp / n_inf if n_inf else math.nan, "recall": self.tp / n_true if n_true else math.nan,
+                "precision_chance": self.tp_chance / n_inf if n_inf else math.nan,
                 "sections_right_pct": 100.0 * self.right / self.sections if self.sections else math.nan}
 
 
@@ -700,15 +704,19 @@ def _run_groups(groups, ref_of, mode: str, station: str | None = None) -> Holdou
         if station is not None and (ref is None or station not in ref.count) and not any(station in real for _, real in items):
             continue  # a section that neither passes the hidden station in 2016 nor calls there in 2020
         chosen = allocate(ref, [r for r, _ in items], carry, mode=mode) if ref is not None else {}
+        real_n, got_n = Counter(), Counter()
         for r, real in items:
             got = chosen.get(r.key, [])
             if station is not None:
                 real, got = [x for x in real if x == station], [x for x in got if x == station]
-            h.truth.update(real)
-            h.inferred.update(got)
+            real_n.update(real)
+            got_n.update(got)
             h.tp += len(set(real) & set(got))
             h.sections += 1
             h.right += len(real) == len(got)
+        h.truth.update(real_n)
+        h.inferred.update(got_n)
+        h.tp_chance += sum(got_n[x] * real_n[x] / len(items) for x in got_n)
     return h
 
 
@@ -1043,13 +1051,14 @@ def holdout_log(holdout: dict, trains16: dict[str, Train16], refs: SectionRefs, 
         return f"{x:.0f} %" if x == x else "—"
 
     def summary(key: str) -> list[str]:
-        out = ["| allocation | stations | median abs. error | within ±25 % | calls real | calls inferred | precision | recall | "
-               "sections with the right number of calls |", "|---|---|---|---|---|---|---|---|---|"]
+        out = ["| allocation | stations | median abs. error | within ±25 % | calls real | calls inferred | precision | precision by "
+               "chance | recall | sections with the right number of calls |", "|---|---|---|---|---|---|---|---|---|---|"]
         for mode, label in (("share", "**rule 7** (stop share × trains, within their slack)"),
                             ("slack", "alternative: every train as many calls as its slack allows, highest shares first")):
             sc = holdout[(key, mode)][1]
             out.append(f"| {label} | {sc['stations']} | {pct(sc['median_abs_err_pct'])} | {sc['within_25pct']} | {sc['calls_true']} | "
-                       f"{sc['calls_inferred']} | {sc['precision']:.2f} | {sc['recall']:.2f} | {pct(sc['sections_right_pct'])} |")
+                       f"{sc['calls_inferred']} | {sc['precision']:.2f} | {sc['precision_chance']:.2f} | {sc['recall']:.2f} | "
+                       f"{pct(sc['sections_right_pct'])} |")
         return out
 
     in_2016 = {c.stop for t in trains16.values() for c in t.calls}
@@ -1063,8 +1072,8 @@ def holdout_log(holdout: dict, trains16: dict[str, Train16], refs: SectionRefs, 
          "calls. Stop shares are nearly the same in both directions (paired trains), so the per-station counts of the rule "
          "agree largely by construction. The other columns test the trains: precision = inferred calls that are real, recall "
          "= real calls that are inferred, and the sections that get as many calls as they really had (the slack's part). "
-         "Where a section has several candidates, which one a train calls at is not in its running time: the precision "
-         "of a call is near its station's stop share.", ""]
+         "Precision by chance: the same calls given to trains of the section drawn at random. Where a section has several "
+         "candidates, which one a train calls at is not in its running time.", ""]
     L += summary("2016")
     L += ["", "Stations with 10 or more real calls between board calls count in the median. The stations of the brief:", "",
           "| station | real calls | rule 7 | alternative |", "|---|---|---|---|"]
