@@ -66,12 +66,15 @@ Rules (the log repeats them with the counts)
    1.9 min — plus ``DWELL_MIN`` = 2 min [S: median of the cr-2016 calls at stations without a board].
    *Calls a train can make*: ``floor((t(A→B) − fastest + m × cost) / cost)``, fastest as in rule 3
    and m the calls the fastest 2016 reference train of the class made between A and B (a section
-   where even the fastest train stops). *Which*: the trains of one section (A, B) share the
+   where even the fastest train stops; 0 where the candidates come from patterns or from 2016
+   trains that also called at board stations in between). *Which*: the trains of one section (A, B) share the
    candidates: a candidate of stop share s gets ``round(s × trains)`` of them (the rounding remainder
    carried to the station's next section), highest shares first, to the trains with the most calls
    left (then the most slack, then code). *Times*: the running time left after the calls' losses and
-   dwells is spread over the straight-line distance A → calls → B; a call adds half its loss
-   braking, its dwell and half its loss accelerating; whole minutes. A call at a station already in
+   dwells is spread from A to B; a call is reached at the fraction of it at which the 2016 trains
+   that call there reach it (median; their dwells and stop losses taken out), or, for pattern
+   candidates, at its fraction of the straight-line distance A → calls → B; a call adds half its
+   loss braking, its dwell and half its loss accelerating; whole minutes. A call at a station already in
    the trip, or one that would make a hop of under a minute or over ``MAX_KMH``, is not added. This
    allocation was chosen over the alternative (every train makes as many calls as its slack allows,
    at the highest shares) by the hold-out checks in the log.
@@ -400,16 +403,20 @@ class SectionRef:
 
     ``n`` reference trains (or pattern departures a day), ``count[x]`` of them stop at ``x``;
     ``order`` the candidates along the line from A; ``fastest_calls[cls]`` the calls the fastest
-    reference train of a class makes between A and B."""
+    reference train of a class makes between A and B; ``at[x]`` the fraction of the running time
+    from A to B (stop losses and dwells taken out) at which the 2016 trains that call at x reach it
+    (median; empty for patterns)."""
 
     source: str
     n: float
     count: dict[str, float]
     order: list[str]
     fastest_calls: dict[str, int] = field(default_factory=dict)
+    at: dict[str, float] = field(default_factory=dict)
 
     def reversed(self) -> SectionRef:
-        return SectionRef(self.source, self.n, dict(self.count), self.order[::-1], dict(self.fastest_calls))
+        return SectionRef(self.source, self.n, dict(self.count), self.order[::-1], dict(self.fastest_calls),
+                          {x: 1.0 - f for x, f in self.at.items()})
 
 
 SRC_2016 = "2016 trains, no board call between"
@@ -458,7 +465,7 @@ class SectionRefs:
                 continue
             mid = t.calls[ia + 1:ib]
             calls = [c.stop for c in mid if c.stop not in self.board_ids]
-            rec = (t.codes[0][0], t.calls[ib].arr - t.calls[ia].dep, len(calls), tn, calls)
+            rec = (t.codes[0][0], t.calls[ib].arr - t.calls[ia].dep, len(calls), tn, calls, run_fractions(t.calls[ia:ib + 1], t.codes[0][0]))
             broad.append(rec)
             if len(calls) == len(mid):
                 primary.append(rec)
@@ -470,10 +477,11 @@ class SectionRefs:
         for r in recs:
             seq = [x for x in r[4] if x in count]
             self.order_checks["agrees" if seq == sorted(seq, key=order.index) else "disagrees"] += 1
-        fastest = {}
-        for cls in sorted({r[0] for r in recs}):
-            fastest[cls] = min(r[1:4] for r in recs if r[0] == cls)[1]
-        return SectionRef(SRC_2016 if primary else SRC_2016_BROAD, float(len(recs)), dict(count), order, fastest)
+        fastest = {}  # calls of the fastest train of each class: only where it runs the section as the 2020 train does
+        for cls in sorted({r[0] for r in primary}):
+            fastest[cls] = min(r[1:4] for r in primary if r[0] == cls)[1]
+        at = {x: float(np.median(f)) for x in order if (f := [r[5][x] for r in recs if x in r[5]])}
+        return SectionRef(SRC_2016 if primary else SRC_2016_BROAD, float(len(recs)), dict(count), order, fastest, at)
 
     def _from_patterns(self, a: str, b: str) -> SectionRef | None:
         n, count = 0.0, Counter()
@@ -487,6 +495,21 @@ class SectionRefs:
             return None
         order = sorted(count, key=lambda x: (self.frac(a, b, x), x))
         return SectionRef(SRC_PATTERNS, n, dict(count), order, {})
+
+
+def run_fractions(calls: list[Call], cls: str) -> dict[str, float]:
+    """For a trip's calls from A (first) to B (last): the fraction of the running time from A to B at which it
+    reaches each call in between, its dwells and the stop losses of rule 7 taken out (empty if nothing is left)."""
+    loss = stop_cost_min(cls) - DWELL_MIN
+    mid = calls[1:-1]
+    run = (calls[-1].arr - calls[0].dep) - sum(c.dep - c.arr for c in mid) - loss * len(mid)
+    out, dwelt = {}, 0.0
+    if run <= 0:
+        return out
+    for k, c in enumerate(mid):
+        out[c.stop] = min(max((c.arr - calls[0].dep - dwelt - loss * (k + 0.5)) / run, 0.0), 1.0)
+        dwelt += c.dep - c.arr
+    return out
 
 
 def stop_cost_min(cls: str) -> float:
@@ -535,10 +558,13 @@ def allocate(ref: SectionRef, runs: list[SectionRun], carry: dict[str, float], *
     return {key: sorted(v, key=ref.order.index) for key, v in chosen.items()}
 
 
-def place_calls(a: Call, b: Call, stations: list[str], cls: str, km: Callable[[str, str], float]) -> list[Call]:
+def place_calls(a: Call, b: Call, stations: list[str], cls: str, km: Callable[[str, str], float],
+                at: dict[str, float] | None = None) -> list[Call]:
     """Times of inferred calls between board calls a and b (rule 7): the running time left after the
-    stops' losses and dwells is spread over the straight-line distance along A, the calls, B; each call
-    adds half its loss braking before it, its dwell, half its loss accelerating after it."""
+    stops' losses and dwells is spread from A to B, each call reached at its fraction ``at`` of it (from
+    the 2016 trains that call there) or, where no 2016 train gives one, at its fraction of the
+    straight-line distance along A, the calls, B; a call adds half its loss braking before it, its
+    dwell, half its loss accelerating after it."""
     if not stations:
         return []
     seq = [a.stop, *stations, b.stop]
@@ -546,10 +572,11 @@ def place_calls(a: Call, b: Call, stations: list[str], cls: str, km: Callable[[s
     total_km = sum(hops) or 1.0
     loss = stop_cost_min(cls) - DWELL_MIN
     run = (b.arr - a.dep) - len(stations) * (loss + DWELL_MIN)
-    out, done = [], 0.0
+    out, done, prev = [], 0.0, 0.0
     for k, (x, hop) in enumerate(zip(stations, hops)):
         done += hop
-        arr = round(a.dep + run * done / total_km + k * (loss + DWELL_MIN) + loss / 2)
+        prev = max(at[x] if at and x in at else done / total_km, prev)  # never back along the way
+        arr = round(a.dep + run * prev + k * (loss + DWELL_MIN) + loss / 2)
         out.append(Call(x, arr, arr + DWELL_MIN, "inferred"))
     return out
 
@@ -574,7 +601,7 @@ def infer_calls(tb: TripBuilder, refs: SectionRefs, calls_of: dict[str, list[Cal
             i = next(k for k, c in enumerate(calls) if c is a)
             present = {c.stop for c in calls}
             new = []
-            for c in place_calls(a, b, chosen[tid], tid[0], tb.km):
+            for c in place_calls(a, b, chosen[tid], tid[0], tb.km, ref.at):
                 if c.stop in present:
                     s["rule 7 calls not added: station already in the trip"] += 1
                 elif not tb.ok_hop(new[-1] if new else a, c):
@@ -638,6 +665,8 @@ class Holdout:
     sections: int = 0
     right: int = 0
     tp_chance: float = 0.0  # inferred calls expected real if each section's inferred calls went to trains drawn at random
+    time_err: list = field(default_factory=list)  # minutes, inferred − real arrival, of the inferred calls that are real
+    time_err_km: list = field(default_factory=list)  # the same with every call placed by distance (no 2016 fractions)
 
     def add(self, other: Holdout, station: str | None = None) -> None:
         for x in [station] if station else other.truth.keys() | other.inferred.keys():
@@ -645,6 +674,8 @@ class Holdout:
             self.inferred[x] += other.inferred[x]
         self.tp, self.sections, self.right = self.tp + other.tp, self.sections + other.sections, self.right + other.right
         self.tp_chance += other.tp_chance
+        self.time_err += other.time_err
+        self.time_err_km += other.time_err_km
 
     def score(self, stations: list[str] | None = None, min_calls: int = 10) -> dict:
         """Per-station error (stations with ``min_calls`` real calls or more, or ``stations``) and per-call
@@ -656,7 +687,12 @@ class Holdout:
                 "within_25pct": int(sum(abs(e) <= 25 for e in err)), "calls_true": n_true, "calls_inferred": n_inf,
                 "precision": self.tp / n_inf if n_inf else math.nan, "recall": self.tp / n_true if n_true else math.nan,
                 "precision_chance": self.tp_chance / n_inf if n_inf else math.nan,
-                "sections_right_pct": 100.0 * self.right / self.sections if self.sections else math.nan}
+                "sections_right_pct": 100.0 * self.right / self.sections if self.sections else math.nan,
+                "time_abs_err_median_min": float(np.median(np.abs(self.time_err))) if self.time_err else math.nan,
+                "time_abs_err_p90_min": float(np.percentile(np.abs(self.time_err), 90)) if self.time_err else math.nan,
+                "time_err_mean_min": float(np.mean(self.time_err)) if self.time_err else math.nan,
+                "time_abs_err_median_km_min": float(np.median(np.abs(self.time_err_km))) if self.time_err_km else math.nan,
+                "time_abs_err_p90_km_min": float(np.percentile(np.abs(self.time_err_km), 90)) if self.time_err_km else math.nan}
 
 
 def holdout_2016(trains16: dict[str, Train16], board_ids: set[str], km: Callable[[str, str], float],
@@ -676,8 +712,8 @@ def holdout_2016(trains16: dict[str, Train16], board_ids: set[str], km: Callable
             if t.part[i] == t.part[j] and (only is None or {t.calls[i].stop, t.calls[j].stop} <= only):
                 a, b, cls = t.calls[i], t.calls[j], t.codes[0][0]
                 run = SectionRun(f"{tn}:{i}", cls, b.arr - a.dep, fastest[(cls, a.stop, b.stop)])
-                groups.setdefault((a.stop, b.stop), []).append((run, [c.stop for c in t.calls[i + 1:j]]))
-    return _run_groups(groups, lambda a, b: r.reversed() if (r := refs.get(b, a)) else None, mode)
+                groups.setdefault((a.stop, b.stop), []).append((run, {c.stop: c.arr for c in t.calls[i + 1:j]}, a, b))
+    return _run_groups(groups, lambda a, b: r.reversed() if (r := refs.get(b, a)) else None, mode, km)
 
 
 def holdout_2020(trains20: list[Train20], hidden: str, trains16: dict[str, Train16], board_ids: set[str],
@@ -693,20 +729,24 @@ def holdout_2020(trains20: list[Train20], hidden: str, trains16: dict[str, Train
         for i, j in zip(kept[:-1], kept[1:]):
             a, b = r.calls[i], r.calls[j]
             run = SectionRun(f"{r.trip_id}:{i}", r.trip_id[0], b.arr - a.dep, fastest[(r.trip_id[0], a.stop, b.stop)])
-            groups.setdefault((a.stop, b.stop), []).append((run, stops[i + 1:j]))
-    return _run_groups(groups, refs.get, mode, station=hidden)
+            groups.setdefault((a.stop, b.stop), []).append((run, {c.stop: c.arr for c in r.calls[i + 1:j]}, a, b))
+    return _run_groups(groups, refs.get, mode, km, station=hidden)
 
 
-def _run_groups(groups, ref_of, mode: str, station: str | None = None) -> Holdout:
+def _run_groups(groups, ref_of, mode: str, km: Callable[[str, str], float], station: str | None = None) -> Holdout:
     h, carry = Holdout(), {}
     for (sa, sb), items in sorted(groups.items()):
         ref = ref_of(sa, sb)
-        if station is not None and (ref is None or station not in ref.count) and not any(station in real for _, real in items):
+        if station is not None and (ref is None or station not in ref.count) and not any(station in it[1] for it in items):
             continue  # a section that neither passes the hidden station in 2016 nor calls there in 2020
-        chosen = allocate(ref, [r for r, _ in items], carry, mode=mode) if ref is not None else {}
+        chosen = allocate(ref, [it[0] for it in items], carry, mode=mode) if ref is not None else {}
         real_n, got_n = Counter(), Counter()
-        for r, real in items:
+        for r, real_arr, a, b in items:
             got = chosen.get(r.key, [])
+            for placed, errs in ((place_calls(a, b, got, r.cls, km, ref.at if ref else None), h.time_err),
+                                 (place_calls(a, b, got, r.cls, km), h.time_err_km)):
+                errs += [c.arr - real_arr[c.stop] for c in placed if c.stop in real_arr and station in (None, c.stop)]
+            real = list(real_arr)
             if station is not None:
                 real, got = [x for x in real if x == station], [x for x in got if x == station]
             real_n.update(real)
@@ -1052,13 +1092,15 @@ def holdout_log(holdout: dict, trains16: dict[str, Train16], refs: SectionRefs, 
 
     def summary(key: str) -> list[str]:
         out = ["| allocation | stations | median abs. error | within ±25 % | calls real | calls inferred | precision | precision by "
-               "chance | recall | sections with the right number of calls |", "|---|---|---|---|---|---|---|---|---|---|"]
+               "chance | recall | sections with the right number of calls | arrival error of the real ones, min: median / 90th "
+               "percentile (by distance only) |", "|---|---|---|---|---|---|---|---|---|---|---|"]
         for mode, label in (("share", "**rule 7** (stop share × trains, within their slack)"),
                             ("slack", "alternative: every train as many calls as its slack allows, highest shares first")):
             sc = holdout[(key, mode)][1]
             out.append(f"| {label} | {sc['stations']} | {pct(sc['median_abs_err_pct'])} | {sc['within_25pct']} | {sc['calls_true']} | "
                        f"{sc['calls_inferred']} | {sc['precision']:.2f} | {sc['precision_chance']:.2f} | {sc['recall']:.2f} | "
-                       f"{pct(sc['sections_right_pct'])} |")
+                       f"{pct(sc['sections_right_pct'])} | {sc['time_abs_err_median_min']:.0f} / {sc['time_abs_err_p90_min']:.0f} "
+                       f"({sc['time_abs_err_median_km_min']:.0f} / {sc['time_abs_err_p90_km_min']:.0f}) |")
         return out
 
     in_2016 = {c.stop for t in trains16.values() for c in t.calls}
@@ -1073,7 +1115,9 @@ def holdout_log(holdout: dict, trains16: dict[str, Train16], refs: SectionRefs, 
          "agree largely by construction. The other columns test the trains: precision = inferred calls that are real, recall "
          "= real calls that are inferred, and the sections that get as many calls as they really had (the slack's part). "
          "Precision by chance: the same calls given to trains of the section drawn at random. Where a section has several "
-         "candidates, which one a train calls at is not in its running time.", ""]
+         "candidates, which one a train calls at is not in its running time. Arrival error: inferred minus real arrival "
+         "of the inferred calls that are real, placed by the 2016 fractions of rule 7 (in brackets: every call placed by "
+         "straight-line distance instead).", ""]
     L += summary("2016")
     L += ["", "Stations with 10 or more real calls between board calls count in the median. The stations of the brief:", "",
           "| station | real calls | rule 7 | alternative |", "|---|---|---|---|"]
@@ -1117,8 +1161,8 @@ def unserved_edit_stops(calls: Counter) -> list[str]:
                 out.setdefault(sid, []).append(e["id"])
     L = ["### Stations of services.yaml patterns (lines opened 2016–2020) without a cr-2020 train", "",
          "`lines_included_until: 2020` leaves these patterns out of scenarios on cr-2020 (their trains are in the feed, at "
-         "board stations); the stations below are served only by them, so they have no train there (their 2020 calls are "
-         "not in the boards):", ""]
+         "board stations, with calls inferred by rule 7 where a board train runs between two board stations of a pattern "
+         "around the station); the stations below get no call that way either, so they have no train there:", ""]
     L += [f"- {sid} ({places.name_zh[sid]}): {', '.join(ids)}" for sid, ids in sorted(out.items())] or ["- none"]
     return L + [""]
 
