@@ -94,8 +94,8 @@ class Grid(Record):
     name_zh: Text | None = None
     name_en: Text | None = None
     reading: Text | None = None
-    horizontals: list[ProjectRef] = []  # type: ignore[valid-type]
-    verticals: list[ProjectRef] = []  # type: ignore[valid-type]
+    horizontals: list[ProjectRef]  # type: ignore[valid-type]
+    verticals: list[ProjectRef]  # type: ignore[valid-type]
 
 
 class PopulationReached(Record):

@@ -10,7 +10,7 @@ import pandas as pd
 from pydantic import ValidationInfo, model_validator
 
 from .base import DEFAULT_AREA, Context
-from .readers import UNREADABLE, read_csv, read_yaml
+from .readers import UNREADABLE, read_csv
 from .schema import Id, NonNegative, Record, Schema, Text, check, fail, number, one_of, ref, text, unique
 
 PLACE_KINDS = ("city", "town", "station", "interchange", "port", "airport", "venue")
@@ -134,16 +134,6 @@ def load_places(ctx: Context, df: pd.DataFrame | None) -> pd.DataFrame | None:
     if len(ctx.problems) > n0 or extra:
         return None
     return pd.DataFrame(rows).set_index("id")
-
-
-def raw_yaml(ctx: Context, name: str) -> Any:
-    """Read an optional or required YAML file into ``ctx.raw`` (None: absent or empty)."""
-    f = ctx.path(name)
-    if not f.exists():
-        ctx.raw[name] = None
-        return None
-    ctx.raw[name] = read_yaml(f, ctx.problems)
-    return ctx.raw[name]
 
 
 __all__ = ["PLACE_KINDS", "LatLon", "Manifest", "PlaceRow", "check_area", "load_manifest", "load_places", "read_places"]

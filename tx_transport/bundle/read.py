@@ -19,15 +19,15 @@ from ..errors import NetworkDataError
 from .base import DEFAULT_BUNDLE, Bundle, Context
 from .goals import load_goals
 from .modes import load_modes
-from .places import load_manifest, load_places, raw_yaml, read_places
+from .places import load_manifest, load_places, read_places
 from .problems import BundleErrors, Problem
 from .profiles import load_profiles
 from .projects import build_projects, check_project_ids, load_channels, load_corridors, load_trunk
 from .rail import check_rail, load_rail, load_segments
-from .readers import missing
+from .readers import missing, read_yaml
 from .roads import load_roads
 from .scenarios import load_scenarios
-from .transit import load_services, load_transit, scenario_timetable
+from .transit import check_patterns, load_services, load_transit, scenario_timetable
 from .zones import check_counties, load_boundaries, load_urban_areas
 
 T = TypeVar("T")
@@ -38,6 +38,13 @@ PROJECT_FILES = (("rail.yaml", "lines", "rail"), ("expressways.yaml", "corridors
                  ("waterways.yaml", "channels", "waterway"))
 #: A feed stop whose stop_id is a place id must lie this close to the place (km).
 FEED_STOP_KM = 5.0
+
+
+def raw_yaml(ctx: Context, name: str) -> Any:
+    """Read a YAML file into ``ctx.raw`` (None: absent or empty; UNREADABLE after a problem)."""
+    f = ctx.path(name)
+    ctx.raw[name] = read_yaml(f, ctx.problems) if f.exists() else None
+    return ctx.raw[name]
 
 
 def _run(ctx: Context, name: str, fn: Callable[..., T], *args: Any) -> T | None:
@@ -122,14 +129,35 @@ def _refs(ctx: Context, places: pd.DataFrame | None) -> None:
     r.scenarios = _keys(sc, "scenarios") if isinstance(sc, dict) else None
 
 
+def _raw_feeds(ctx: Context) -> list[Any]:
+    """The feeds of a transit.yaml that has problems elsewhere (its feeds are still read)."""
+    import datetime as _dt
+
+    from ..transit.config import FeedSpec
+
+    data = ctx.raw.get("transit.yaml")
+    out = []
+    for fd in data.get("feeds") or [] if isinstance(data, dict) and isinstance(data.get("feeds"), list) else []:
+        if not (isinstance(fd, dict) and isinstance(fd.get("id"), str) and isinstance(fd.get("path"), str)):
+            continue
+        sd = fd.get("service_date")
+        try:
+            sd = None if sd is None else (sd if isinstance(sd, _dt.date) else _dt.date.fromisoformat(str(sd))).isoformat()
+        except ValueError:
+            continue
+        p = (ctx.root / fd["path"]).resolve()
+        if p.exists():
+            out.append(FeedSpec(fd["id"], p, sd, str(fd.get("source", ""))))
+    return out
+
+
 def _feeds(ctx: Context, bundle: Bundle | None, transit: Any) -> None:
     """validate only: read every GTFS feed of transit.yaml with gtfs-kit; its errors become problems."""
     from ..geo import haversine_km
     from ..transit.feed import read_feed
 
-    if transit is None:
-        return
-    for spec in transit.feeds:
+    specs = transit.feeds if transit is not None else _raw_feeds(ctx)
+    for spec in specs:
         try:
             tt = read_feed(spec.path, feed_id=spec.id, service_date=spec.service_date)
         except NetworkDataError as exc:
@@ -173,7 +201,7 @@ def _gather(path: str | Path | None, *, extras: bool) -> tuple[Bundle | None, Co
             missing(ctx.path(name), pr)
         _run(ctx, name, raw_yaml, ctx, name)
     # 2. what files may refer to, gathered leniently
-    _refs(ctx, places_raw)
+    _run(ctx, ".", _refs, ctx, places_raw)
     # 3. every file against its schema, in dependency order
     man = _run(ctx, "bundle.yaml", load_manifest, ctx) or {"centre": None}
     places = _run(ctx, "places.csv", load_places, ctx, places_raw)
@@ -191,6 +219,7 @@ def _gather(path: str | Path | None, *, extras: bool) -> tuple[Bundle | None, Co
     urban = _run(ctx, "zones/urban_areas.geojson", load_urban_areas, ctx, modes)
     transit = _run(ctx, "transit.yaml", load_transit, ctx)
     services = _run(ctx, "services.yaml", load_services, ctx)
+    _run(ctx, "services.yaml", check_patterns, ctx, services, rail)
     scenarios = _run(ctx, "scenarios.yaml", load_scenarios, ctx)
     goals = _run(ctx, "goals.yaml", load_goals, ctx)
     bundle = None
@@ -215,6 +244,17 @@ def _gather(path: str | Path | None, *, extras: bool) -> tuple[Bundle | None, Co
     return bundle, ctx
 
 
+def _total(path: str | Path | None, *, extras: bool) -> tuple[Bundle | None, Context]:
+    """:func:`_gather`, and anything unexpected outside the layer loaders becomes a problem too."""
+    try:
+        return _gather(path, extras=extras)
+    except Exception as exc:  # noqa: BLE001 - the promise: never a traceback (MemoryError, RecursionError included)
+        ctx = Context(Path(str(path)) if path is not None else DEFAULT_BUNDLE)
+        ctx.problems.add(ctx.root, "bundle", f"could not be checked ({type(exc).__name__}: {str(exc)[:200]})",
+                         "compare the files with networks/README.md; if they look right, this is a bug in tx-transport: please report it")
+        return None, ctx
+
+
 def read_bundle(path: str | Path | None = None) -> Bundle:
     """Read and validate a bundle folder. See :func:`tx_transport.load_network`.
 
@@ -223,7 +263,7 @@ def read_bundle(path: str | Path | None = None) -> Bundle:
     BundleErrors
         (a :class:`~tx_transport.errors.NetworkDataError`) listing every problem of the bundle.
     """
-    bundle, ctx = _gather(path, extras=False)
+    bundle, ctx = _total(path, extras=False)
     if ctx.problems:
         raise BundleErrors(ctx.problems.items, ctx.root)
     assert bundle is not None
@@ -232,7 +272,7 @@ def read_bundle(path: str | Path | None = None) -> Bundle:
 
 def check_bundle(path: str | Path | None = None) -> tuple[Bundle | None, list[Problem]]:
     """The bundle (None when it has problems) and every problem, GTFS feeds and census zones included."""
-    bundle, ctx = _gather(path, extras=True)
+    bundle, ctx = _total(path, extras=True)
     return (bundle if not ctx.problems else None), list(ctx.problems)
 
 

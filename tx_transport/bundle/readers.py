@@ -199,15 +199,24 @@ def read_csv(path: Path, problems: Problems, required_cols: list[str], numeric: 
     if not isinstance(df.index, pd.RangeIndex) or list(df.columns) != header:
         problems.add(path, "file", "rows have more fields than the header", "remove the extra commas, or quote values that hold commas")
         return None
-    text_cols = [c for c in df.columns if c not in numeric]
-    short = df[text_cols].isna().any(axis=1) if text_cols else pd.Series(False, index=df.index)
-    if short.any():
-        rows = [int(i) + 2 for i in df.index[short][:5]]
-        more = f" (and {int(short.sum()) - 5} more)" if short.sum() > 5 else ""
+    short = _short_rows(text, len(header))
+    if short:
+        rows = [k + 2 for k in short[:5]]
+        more = f" (and {len(short) - 5} more)" if len(short) > 5 else ""
         problems.add(path, f"row {rows[0]}" if len(rows) == 1 else f"rows {', '.join(map(str, rows))}{more}",
                      "has fewer fields than the header (a truncated line?)", "complete the row or remove it")
         return None
     return df
+
+
+def _short_rows(text: str, n_fields: int) -> list[int]:
+    """Data records (0-based, blank lines skipped) with fewer fields than the header: pandas fills
+    them silently."""
+    if '"' not in text:  # the generated layers: count separators, fast
+        rows = [ln for ln in text.split("\n")[1:] if ln.strip("\r")]
+        return [k for k, ln in enumerate(rows) if ln.count(",") < n_fields - 1]
+    recs = [r for r in csv.reader(io.StringIO(text)) if r][1:]
+    return [k for k, r in enumerate(recs) if len(r) < n_fields]
 
 
 __all__ = ["MAX_ALIAS_EXPANSION", "UNREADABLE", "decode", "missing", "read_csv", "read_json", "read_yaml"]

@@ -7,11 +7,11 @@ import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ..errors import cut
 from .base import Context
 from .problems import Problems
 from .readers import read_csv
@@ -74,7 +74,7 @@ def check_table(df: pd.DataFrame, columns: tuple[Column, ...], file: Path, probl
         nan = np.isnan(num)
         bad |= report(nan, file, problems, record,
                       lambda i, s=s, col=col: f"{col.name} is missing" if str(s.iloc[i]).strip() in ("", "nan")
-                      else f"{col.name} is not a number ({cut_value(s.iloc[i])})", f"write {col.name} as a number", col.name)
+                      else f"{col.name} is not a number ({cut(repr(s.iloc[i]), 60)})", f"write {col.name} as a number", col.name)
         fin = ~nan
         inf = fin & ~np.isfinite(num)
         lo_bad = fin & ((num <= col.gt) if col.gt is not None else False) | fin & ((num < col.ge) if col.ge is not None else False)
@@ -95,12 +95,6 @@ def check_table(df: pd.DataFrame, columns: tuple[Column, ...], file: Path, probl
                           f"write {col.name} as an integer", col.name)
         out[col.name] = num
     return None if bad else out
-
-
-def cut_value(v: Any) -> str:
-    from ..errors import cut
-
-    return cut(repr(v), 60)
 
 
 def load_roads(ctx: Context, modes_ok: bool) -> tuple[pd.DataFrame, pd.DataFrame] | None:

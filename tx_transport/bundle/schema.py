@@ -102,11 +102,13 @@ def number(*, gt: float | None = None, ge: float | None = None, le: float | None
             if gt == 0:
                 fail(f"'{K}' must be positive, got {x:g}", f"give '{K}' a value > 0 (units as documented in networks/README.md)")
             fail(f"'{K}' must be > {gt:g}, got {x:g}", f"correct '{K}'")
+        low = f">= {ge:g}" if ge is not None else f"> {gt:g}" if gt is not None else ""
+        span = " and ".join(x for x in (low, f"<= {le:g}" if le is not None else "") if x)
         if ge is not None and x < ge:
-            fail(below.format(x=x) if below else f"'{K}' must be >= {ge:g}, got {x:g}", below_fix or f"correct '{K}'")
+            fail(below.format(x=x) if below else f"'{K}' must be >= {ge:g}, got {x:g}", below_fix or f"give '{K}' a value {span}")
         if le is not None and x > le:
             fail(above.format(x=x) if above else f"'{K}' must be <= {le:g}, got {x:g}",
-                 above_fix or f"correct '{K}' (units as documented in networks/README.md)")
+                 above_fix or f"give '{K}' a value {span} (units as documented in networks/README.md)")
         if whole:
             if x != int(x):
                 fail(f"'{K}' must be a whole number, got {cut(repr(v), 40)}", f"give '{K}' as an integer")

@@ -244,7 +244,7 @@ class Edit(Record):
     note: Text | None = None
 
     @model_validator(mode="after")
-    def _by_type(self) -> Any:
+    def _by_type(self, info: ValidationInfo) -> Any:
         t = self.type
         extra = sorted(k for k in self.model_fields_set - COMMON_EDIT_KEYS - TYPE_KEYS[t] if getattr(self, k) is not None)
         if extra:
@@ -261,6 +261,11 @@ class Edit(Record):
                 vals = getattr(self, key)
                 if vals is not None and len(vals) != len(stops) - 1:
                     fail(f"'{key}' has {len(vals)} values for {len(stops) - 1} hops", f"give one value per hop ({len(stops) - 1})")
+            refs = (info.context or {}).get("refs") if isinstance(info.context, dict) else None
+            known_lines = getattr(refs, "lines", None)
+            if not self.lines and self.hop_min is None and (self.project is None or (known_lines is not None and self.project not in known_lines)):
+                fail("has no running times: neither 'lines' (rail.yaml lines it runs on), nor 'hop_min', nor a rail.yaml line as 'project'",
+                     "give lines: [line ids in travel order], or hop_min: [minutes per hop]")
             if not self.frequencies and not self.departures:
                 fail("has no departures", "give frequencies: [{start, end, headway_min}] or departures: [HH:MM, ...]")
             if not self.source:
@@ -326,6 +331,28 @@ def load_services(ctx: Context) -> list[dict[str, Any]] | None:
     return out
 
 
+def check_patterns(ctx: Context, services: list[dict[str, Any]] | None, rail: list[dict[str, Any]] | None) -> None:
+    """Every hop of a trip pattern without ``hop_min`` has track under it: both stops on one of its
+    lines (``lines``, else its ``project``), or on two of them that share a station."""
+    if services is None or rail is None:
+        return
+    on = {li["id"]: set(li["station_ids"]) for li in rail}
+    f = ctx.path("services.yaml")
+    for e in services:
+        if e["type"] != "add-trip-pattern" or e.get("hop_min") is not None:
+            continue
+        ids = [i for i in (e.get("lines") or [e.get("project")]) if i in on]
+        for a, b in zip(e["stops"][:-1], e["stops"][1:]):
+            if any(a in on[i] and b in on[i] for i in ids):
+                continue
+            if any(a in on[i] and b in on[j] and on[i] & on[j] for i in ids for j in ids if i != j):
+                continue
+            ctx.problems.add(f, f"edit {e['id']!r}", f"no track from {a} to {b} on the lines [{', '.join(ids)}]",
+                             "list the rail.yaml lines the trains run on in 'lines' (in travel order, joined at a shared station), "
+                             "or give hop_min", "lines")
+            break
+
+
 # --------------------------------------------------------------------------- scenario timetable keys
 class ScenarioTimetable(Schema):
     feed: FeedRef | None = None  # type: ignore[valid-type]
@@ -348,4 +375,5 @@ def scenario_timetable(s: dict[str, Any], cfg: TransitConfig) -> dict[str, Any]:
             "remove_services": list(s.get("remove_services") or [])}
 
 
-__all__ = ["EditRef", "FeedRef", "ScenarioTimetable", "ServicesFile", "TransitFile", "load_services", "load_transit", "scenario_timetable"]
+__all__ = ["EditRef", "FeedRef", "ScenarioTimetable", "ServicesFile", "TransitFile", "check_patterns", "load_services", "load_transit",
+           "scenario_timetable"]
