@@ -16,7 +16,8 @@ build   load the bundle, build the full graph + edge table + first compile (cold
 (a)     single source, all destinations: ``CompiledGraph.dijkstra`` vs
         ``networkx.single_source_dijkstra_path_length`` on the same ``net.graph(s, profile='car')``
 (b)     the same with a 60-min cutoff (``limit_s`` vs ``cutoff``)
-(c)     every place x every place, for every scenario and the car and door-to-door profiles:
+(c)     every place x every place, for every scenario and the car profile (the timetable profiles,
+        rail and door-to-door, are benchmarked in benchmarks/bench_transit.py):
         ``net.travel_times`` (serial, and the kernel in 2 worker processes) vs networkx looping
         ``single_source_dijkstra_path_length`` over the origins
 (d)     a 4-band isochrone set from one origin: ``net.isochrones`` vs the OSMnx isochrone example
@@ -53,7 +54,7 @@ HERE = Path(__file__).resolve().parent
 SCENARIO = "plan-2025"
 ORIGIN = "tongxiang"
 CUTOFFS = (15, 30, 45, 60)
-TABLE_PROFILES = ("car", "door-to-door")
+TABLE_PROFILES = ("car",)
 
 
 # ------------------------------------------------------------------------------------- helpers

@@ -117,9 +117,8 @@ def median_time(fn, repeats: int) -> float:
 
 def kernel_memory(cg: tx.CompiledGraph) -> dict[str, float]:
     arrays = [cg.indptr, cg.indices, cg.weights, cg.lon, cg.lat, cg.edge_u, cg.edge_v, cg.edge_time_s, cg.edge_sample,
-              cg.point_sample] + ([cg.edge_board] if cg.edge_board is not None else [])
-    edge_b = sum(a.nbytes for a in (cg.indices, cg.weights, cg.edge_u, cg.edge_v, cg.edge_time_s, cg.edge_sample)) + \
-        (cg.edge_board.nbytes if cg.edge_board is not None else 0)
+              cg.point_sample]
+    edge_b = sum(a.nbytes for a in (cg.indices, cg.weights, cg.edge_u, cg.edge_v, cg.edge_time_s, cg.edge_sample))
     node_b = sum(a.nbytes for a in (cg.indptr, cg.lon, cg.lat, cg.point_sample))
     ids = sys.getsizeof(cg.nodes) + sum(sys.getsizeof(n) for n in cg.nodes)
     return {"edges": len(cg.edge_u), "arcs": len(cg.indices), "nodes": len(cg.nodes),

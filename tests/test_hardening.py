@@ -610,3 +610,16 @@ def test_signal_during_the_swap_takes_effect_after_it(tmp_path, monkeypatch):
     assert (out / "report.md").read_text() == "new"  # swapped whole, then interrupted
     assert json.loads((out / "manifest.json").read_text(encoding="utf-8"))["complete"] is True
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rep"]
+
+
+@pytest.mark.parametrize("query, expected", [("上海松江", "songjiang-south"), ("上海松江站", "songjiang-south"),
+                                             ("温州北", "yongjia-station"), ("余杭", "linping-south")])
+def test_later_station_names_resolve_through_aliases(net, query, expected):
+    """A station's later name (places.csv `aliases`, from networks/build/place_aliases.csv) finds it."""
+    assert resolve_place(query, net.places, prefer_kinds=("station",)) == expected
+    assert expected in net.places.index
+
+
+def test_an_alias_never_beats_a_place_own_name():
+    places = PLACES.assign(aliases=["", "", "", "", "", "", "", "上海", ""])  # twin-a also called 上海
+    assert resolve_place("上海", places) == "shanghai"  # own name (level 1) beats the alias (level 2)

@@ -23,7 +23,7 @@ from tx_transport.rail import run_time_s
 
 #: Agreement asked of the kernel (s). Distances carry EPS_S per edge; far below this.
 TOL = 1e-3
-KINDS = ["road", "ramp", "connector", "rail_board", "rail_run", "waterway"]
+KINDS = ["road", "ramp", "connector", "port_transfer", "waterway"]
 PROJECTS = ["p1", "p2", "junction:j1"]
 PROP = settings(max_examples=60, deadline=None, database=None)
 
@@ -52,13 +52,10 @@ def graphs(draw, kinds=tuple(KINDS), max_nodes=8, max_edges=24):
 
 
 @st.composite
-def profiles(draw, kinds=tuple(KINDS), penalty=False):
+def profiles(draw, kinds=tuple(KINDS)):
     use = draw(st.lists(st.sampled_from(list(kinds)), min_size=1, unique=True))
     cost = draw(st.dictionaries(st.sampled_from(list(kinds)), st.one_of(st.just("base"), st.integers(0, 3)), max_size=3))
-    prof = {"use": use, "cost": cost}
-    if penalty:
-        prof["board_once_penalty_min"] = draw(st.sampled_from([0, 0.5, 1, 5, 10000]))
-    return prof
+    return {"use": use, "cost": cost}
 
 
 projects_st = st.sets(st.sampled_from(["p1", "p2"]))
@@ -83,33 +80,9 @@ def usable_graph(G: nx.MultiDiGraph, projects, profile) -> nx.MultiDiGraph:
     return H
 
 
-def penalised_oracle(H: nx.MultiDiGraph, pen_s: float) -> nx.MultiDiGraph:
-    """Two copies of ``H``: before (0) and after (1) the first street boarding. The first
-    ``rail_board`` is free of the penalty, every later one pays it."""
-    X = nx.MultiDiGraph()
-    for a in H:
-        X.add_node((a, 0))
-        X.add_node((a, 1))
-    for a, b, d in H.edges(data=True):
-        if d["kind"] == "rail_board":
-            X.add_edge((a, 0), (b, 1), w=d["w"])
-            X.add_edge((a, 1), (b, 1), w=d["w"] + pen_s)
-        else:
-            X.add_edge((a, 0), (b, 0), w=d["w"])
-            X.add_edge((a, 1), (b, 1), w=d["w"])
-    return X
-
-
-def oracle_lengths(H, sources, limit, pen_s=0.0) -> dict:
+def oracle_lengths(H, sources, limit) -> dict:
     cutoff = None if math.isinf(limit) else limit
-    if pen_s <= 0:
-        return nx.multi_source_dijkstra_path_length(H, list(sources), cutoff=cutoff, weight="w")
-    X = penalised_oracle(H, pen_s)
-    d = nx.multi_source_dijkstra_path_length(X, [(s, 0) for s in sources], cutoff=cutoff, weight="w")
-    out: dict = {}
-    for (a, _), t in d.items():
-        out[a] = min(out.get(a, np.inf), t)
-    return out
+    return nx.multi_source_dijkstra_path_length(H, list(sources), cutoff=cutoff, weight="w")
 
 
 def assert_agree(cg: CompiledGraph, dist: np.ndarray, ref: dict) -> None:
@@ -149,26 +122,10 @@ def test_min_only_over_several_sources_matches_networkx(G, profile, projects, da
 
 
 @PROP
-@given(graphs(), profiles(penalty=True), projects_st, st.data())
-def test_board_once_penalty_matches_the_two_layer_oracle(G, profile, projects, data):
-    cg = EdgeTable.from_graph(G).compile(projects, profile)
-    H = usable_graph(G, projects, profile)
-    pen = profile["board_once_penalty_min"] * 60.0
-    assert cg.board_once_penalty_s == pen
-    limit = draw_limit(data, oracle_lengths(H, [cg.nodes[0]], np.inf, pen))
-    dist = cg.dijkstra(np.arange(len(cg.nodes)), limit_s=limit)
-    for i, s in enumerate(cg.nodes):
-        assert_agree(cg, dist[i], oracle_lengths(H, [s], limit, pen))
-    both = cg.dijkstra(np.array([0, len(cg.nodes) - 1]), limit_s=limit, min_only=True)
-    assert_agree(cg, both, oracle_lengths(H, [cg.nodes[0], cg.nodes[-1]], limit, pen))
-
-
-@PROP
-@given(graphs(), profiles(penalty=True), projects_st)
+@given(graphs(), profiles(), projects_st)
 def test_predecessors_give_a_path_of_the_reported_time(G, profile, projects):
     cg = EdgeTable.from_graph(G).compile(projects, profile)
     H = usable_graph(G, projects, profile)
-    pen = cg.board_once_penalty_s
     dist, pred = cg.dijkstra(np.array([0]), return_predecessors=True)
     assert pred.shape == (1, len(cg.nodes))
     for t in range(len(cg.nodes)):
@@ -180,33 +137,23 @@ def test_predecessors_give_a_path_of_the_reported_time(G, profile, projects):
             path.append(int(pred[0, path[-1]]))
             assert len(path) <= len(cg.nodes)
         path.reverse()
-        # cheapest way along this node sequence, before (0) / after (1) the first boarding
-        cost = [0.0, np.inf]
-        for a, b in zip(path[:-1], path[1:]):
-            nxt = [np.inf, np.inf]
-            for d in H.get_edge_data(cg.nodes[a], cg.nodes[b]).values():
-                for layer in (0, 1):
-                    if d["kind"] == "rail_board":
-                        nxt[1] = min(nxt[1], cost[layer] + d["w"] + (pen if layer else 0.0))
-                    else:
-                        nxt[layer] = min(nxt[layer], cost[layer] + d["w"])
-            cost = nxt
-        assert abs(min(cost) - dist[0, t]) <= TOL
+        # the cheapest edge between each pair along this node sequence
+        cost = sum(min(d["w"] for d in H.get_edge_data(cg.nodes[a], cg.nodes[b]).values()) for a, b in zip(path[:-1], path[1:]))
+        assert abs(cost - dist[0, t]) <= TOL
 
 
 @PROP
-@given(graphs(), profiles(penalty=True))
+@given(graphs(), profiles())
 def test_from_graph_equals_compile_of_every_project(G, profile):
     a = CompiledGraph.from_graph(G, profile)
     b = EdgeTable.from_graph(G).compile(PROJECTS, profile)
-    assert a.board_once_penalty_s == b.board_once_penalty_s
     src = np.arange(len(a.nodes))
     np.testing.assert_allclose(a.dijkstra(src), b.dijkstra(src), atol=TOL)
     np.testing.assert_allclose(a.matrix.toarray(), b.matrix.toarray())
 
 
 @PROP
-@given(graphs(), profiles(penalty=True), projects_st)
+@given(graphs(), profiles(), projects_st)
 def test_pickled_kernel_gives_identical_results(G, profile, projects):
     cg = EdgeTable.from_graph(G).compile(projects, profile, scenario="s", profile_name="p")
     cg2 = pickle.loads(pickle.dumps(cg))
@@ -216,7 +163,7 @@ def test_pickled_kernel_gives_identical_results(G, profile, projects):
     d2, p2 = cg2.dijkstra(src[:1], limit_s=60.0, return_predecessors=True)
     np.testing.assert_array_equal(d1, d2)
     np.testing.assert_array_equal(p1, p2)
-    assert (cg2.nodes, cg2.scenario, cg2.profile, cg2.board_once_penalty_s) == (cg.nodes, "s", "p", cg.board_once_penalty_s)
+    assert (cg2.nodes, cg2.scenario, cg2.profile) == (cg.nodes, "s", "p")
 
 
 # --------------------------------------------------------------------------- examples
@@ -259,63 +206,18 @@ def test_limit_keeps_nodes_exactly_at_the_limit():
 
 
 def test_kinds_not_in_use_are_not_traversable():
-    G = graph(("a", "b", 10, "road"), ("b", "c", 10, "rail_run"), ("a", "c", 100, "road"))
+    G = graph(("a", "b", 10, "road"), ("b", "c", 10, "waterway"), ("a", "c", 100, "road"))
     assert times(G, {"use": ["road"]})["c"] == pytest.approx(100, abs=TOL)
-    assert times(G, {"use": ["road", "rail_run"]})["c"] == pytest.approx(20, abs=TOL)
-    assert np.isinf(times(G, {"use": ["rail_run"]})["b"])
+    assert times(G, {"use": ["road", "waterway"]})["c"] == pytest.approx(20, abs=TOL)
+    assert np.isinf(times(G, {"use": ["waterway"]})["b"])
 
 
 def test_cost_overrides_replace_the_edge_time():
-    G = graph(("a", "b", 600, "rail_wait"), ("b", "c", 60, "rail_run"))
-    assert times(G, {"use": ["rail_wait", "rail_run"]})["c"] == pytest.approx(660, abs=TOL)
-    assert times(G, {"use": ["rail_wait", "rail_run"], "cost": {"rail_wait": 0}})["c"] == pytest.approx(60, abs=TOL)
-    assert times(G, {"use": ["rail_wait", "rail_run"], "cost": {"rail_wait": 2, "rail_run": "base"}})["c"] == pytest.approx(180, abs=TOL)
-
-
-RAIL = {"use": ["rail_board", "rail_wait", "rail_run", "rail_dwell", "rail_alight", "rail_transfer"],
-        "cost": {"rail_board": 0, "rail_wait": 0, "rail_alight": 0}, "board_once_penalty_min": 10000}
-
-
-def two_trains() -> nx.MultiDiGraph:
-    """A -> B on train 1, B -> C on train 2: change at B on the platform (8 min) or leave the
-    station and board again from the street (free in this profile but for the penalty)."""
-    return graph(
-        ("place:A", "stn:A", 900, "rail_board"), ("stn:A", "t1:A:dep", 300, "rail_wait"),
-        ("t1:A:dep", "t1:B:arr", 600, "rail_run"), ("t1:B:arr", "place:B", 300, "rail_alight"),
-        ("t1:B:arr", "stn:B", 480, "rail_transfer"),
-        ("place:B", "stn:B", 900, "rail_board"), ("stn:B", "t2:B:dep", 300, "rail_wait"),
-        ("t2:B:dep", "t2:C:arr", 600, "rail_run"), ("t2:C:arr", "place:C", 300, "rail_alight"),
-    )
-
-
-def test_boarding_twice_from_the_street_is_worse_than_one_platform_transfer():
-    G = two_trains()
-    cg = EdgeTable.from_graph(G).compile(["p"], RAIL)
-    dist, pred = cg.dijkstra(np.array([cg.nodes.index("place:A")]), return_predecessors=True)
-    t = dict(zip(cg.nodes, dist[0]))
-    assert t["place:B"] == pytest.approx(600, abs=TOL)  # the first boarding is refunded
-    assert t["place:C"] == pytest.approx(600 + 480 + 600, abs=TOL)  # platform transfer, not alight + board
-    # the path goes through the transfer
-    node = cg.nodes.index("stn:B")
-    assert cg.nodes[pred[0, node]] == "t1:B:arr"
-    # without the penalty the free street re-boarding would win
-    free = EdgeTable.from_graph(G).compile(["p"], {**RAIL, "board_once_penalty_min": 0})
-    assert free.dijkstra(np.array([0]))[0][free.nodes.index("place:C")] == pytest.approx(1200, abs=TOL)
-
-
-def test_boarding_penalty_is_not_refunded_to_trips_that_never_board():
-    # car 60 min, or board (10 min) and ride 30 min; penalty 30 min: the rail trip (40 min) is the
-    # answer, and the car trip must not be charged or refunded anything
-    G = graph(("place:a", "x", 3600, "road"), ("place:a", "stn", 600, "rail_board"), ("stn", "x", 1800, "rail_run"),
-              ("place:a", "y", 3000, "road"))
-    prof = {"use": ["road", "rail_board", "rail_run"], "board_once_penalty_min": 30}
-    for cg in (EdgeTable.from_graph(G).compile(["p"], prof), CompiledGraph.from_graph(G, prof)):
-        t = dict(zip(cg.nodes, cg.dijkstra(np.array([0]))[0]))
-        assert t["x"] == pytest.approx(2400, abs=TOL)
-        assert t["stn"] == pytest.approx(600, abs=TOL)
-        assert t["y"] == pytest.approx(3000, abs=TOL)
-        lim = dict(zip(cg.nodes, cg.dijkstra(np.array([0]), limit_s=2400.0)[0]))
-        assert lim["x"] == pytest.approx(2400, abs=TOL) and np.isinf(lim["y"])
+    G = graph(("a", "b", 600, "port_transfer"), ("b", "c", 60, "waterway"))
+    assert times(G, {"use": ["port_transfer", "waterway"]})["c"] == pytest.approx(660, abs=TOL)
+    assert times(G, {"use": ["port_transfer", "waterway"], "cost": {"port_transfer": 0}})["c"] == pytest.approx(60, abs=TOL)
+    assert times(G, {"use": ["port_transfer", "waterway"], "cost": {"port_transfer": 2, "waterway": "base"}})["c"] == \
+        pytest.approx(180, abs=TOL)
 
 
 def test_speed_override_keeps_fixed_time_and_profile_costs_win():
@@ -333,7 +235,8 @@ def test_speed_override_keeps_fixed_time_and_profile_costs_win():
 
 
 def test_kernel_is_a_plain_picklable_object():
-    cg = EdgeTable.from_graph(two_trains()).compile(["p"], RAIL)
+    G = graph(("a", "b", 600, "road"), ("b", "c", 60, "waterway"), ("c", "a", 30, "port_transfer"))
+    cg = EdgeTable.from_graph(G).compile(["p"], {"use": ["road", "waterway", "port_transfer"]})
     for f in dataclasses.fields(cg):
         value = getattr(cg, f.name)
         assert isinstance(value, (np.ndarray, list, str, float, int, type(None))), (f.name, type(value))

@@ -133,3 +133,73 @@ def test_embedded_feed_is_valid_gtfs(net):
     kinds = net.places.kind.reindex(tt.stops.stop_id)
     assert (kinds == "station").mean() > 0.95
     assert np.isfinite(tt.stops.lat).all()
+
+
+# ---------------------------------------------------------------------------- a second feed in a bundle
+@pytest.fixture
+def bundle_with_metro(tmp_path):
+    """A copy of the embedded bundle with a small metro feed (frequencies.txt) added in transit.yaml:
+    stop M1 beside Tongxiang station, M2 in Tongxiang's centre."""
+    import shutil
+
+    import yaml
+
+    from tx_transport.io import DEFAULT_BUNDLE
+
+    b = tmp_path / "b"
+    shutil.copytree(DEFAULT_BUNDLE, b)
+    st = pd.read_csv(b / "places.csv")
+    stn = st.set_index("id").loc["tongxiang-station"]
+    ctr = st.set_index("id").loc["tongxiang"]
+    feed = b / "transit" / "metro"
+    write_feed(feed, stops=pd.DataFrame({"stop_id": ["M1", "M2"], "stop_name": ["桐乡站地铁", "梧桐"],
+                                         "stop_lat": [stn.lat + 0.001, ctr.lat], "stop_lon": [stn.lon, ctr.lon]}),
+               stop_times=pd.DataFrame({"trip_id": ["t1", "t1", "t2", "t2"], "arrival_time": ["06:00:00", "06:12:00", "06:00:00", "06:12:00"],
+                                        "departure_time": ["06:00:00", "06:12:00", "06:00:00", "06:12:00"],
+                                        "stop_id": ["M2", "M1", "M1", "M2"], "stop_sequence": [1, 2, 1, 2]}),
+               frequencies=pd.DataFrame({"trip_id": ["t1", "t2"], "start_time": ["06:00:00", "06:00:00"], "end_time": ["23:00:00", "23:00:00"],
+                                         "headway_secs": [300, 300], "exact_times": [1, 1]}))
+    cfg = yaml.safe_load((b / "transit.yaml").read_text(encoding="utf-8"))
+    cfg["feeds"].append({"id": "metro", "path": "transit/metro", "service_date": "2024-03-07", "source": "test feed"})
+    (b / "transit.yaml").write_text(yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    sc = yaml.safe_load((b / "scenarios.yaml").read_text(encoding="utf-8"))
+    sc["scenarios"]["with-metro"] = {"description": "baseline with a metro", "opened_by": 2020,
+                                    "timetable": {"feeds": ["cr-2016", "metro"]}}
+    (b / "scenarios.yaml").write_text(yaml.safe_dump(sc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return b
+
+
+def test_several_feeds_at_once_are_joined_to_roads_and_to_each_other(bundle_with_metro):
+    import tx_transport as tx
+
+    net = tx.load_network(bundle_with_metro)
+    tt = net.timetable("with-metro")
+    assert {"metro:M1", "metro:M2"} <= set(tt.stops.stop_id)   # stops of another feed keep their own ids
+    assert (tt.trips.feed == "metro").sum() > 300               # frequencies.txt expanded: every 5 min, both ways
+    walk = tt.transfers[(tt.transfers["mode"] == "walk")]
+    assert {("metro:M1", "tongxiang-station"), ("tongxiang-station", "metro:M1")} <= set(zip(walk.from_stop, walk.to_stop))
+    joins = net.stop_joins("with-metro").set_index("stop_id")
+    assert joins.loc["metro:M2", "joined_by"] == "nearest road node" and joins.loc["metro:M2", "distance_km"] < 3
+    # the metro takes the train traveller from the centre to the station: rail beats the car to Hongqiao at least as often
+    with_m = net.transit_table(["tongxiang"], ["shanghai-hongqiao"], scenario="with-metro").iloc[0]
+    without = net.transit_table(["tongxiang"], ["shanghai-hongqiao"], scenario="baseline-2020").iloc[0]
+    assert with_m.p50_min <= without.p50_min + 1e-9
+
+
+def test_a_feed_stop_far_from_every_road_is_an_error_naming_it(bundle_with_metro):
+    import tx_transport as tx
+
+    f = bundle_with_metro / "transit" / "metro" / "stops.txt"
+    s = pd.read_csv(f)
+    s.loc[s.stop_id == "M2", "stop_lat"] = 30.45   # in Tongxiang's box, but kilometres from any main road? move it to a lake
+    s.loc[s.stop_id == "M2", "stop_lon"] = 121.0
+    s.to_csv(f, index=False)
+    net = tx.load_network(bundle_with_metro)
+    joins = None
+    try:
+        joins = net.stop_joins("with-metro")
+    except NetworkDataError as e:
+        assert "stop 'metro:M2'" in str(e) and "stop_join_max_km" in str(e)
+    else:
+        d = joins.set_index("stop_id").loc["metro:M2", "distance_km"]
+        assert d <= net._b.transit.stop_join_max_km  # joined only when within the limit

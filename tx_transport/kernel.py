@@ -34,11 +34,6 @@ from .errors import TxTransportError
 EPS_S = 1e-6
 
 
-def board_penalty_s(profile: dict[str, Any]) -> float:
-    """The profile's ``board_once_penalty_min`` in seconds (missing or ``null`` means 0)."""
-    return float(profile.get("board_once_penalty_min") or 0.0) * 60.0
-
-
 #: Car-time periods: ``free-flow`` (``travel_time``) and ``peak`` (``travel_time_peak``).
 PERIODS = ("free-flow", "peak")
 
@@ -55,19 +50,15 @@ def time_key(period: str = "free-flow") -> str:
 def profile_weight(data: dict[str, Any], profile: dict[str, Any], period: str = "free-flow") -> float | None:
     """Travel time (s) of an edge under a profile, or ``None`` when the profile cannot use it.
 
-    ``rail_board`` edges include the profile's boarding penalty; :meth:`CompiledGraph.dijkstra`
-    refunds it on the first boarding of a trip. ``period`` picks the free-flow or peak time
-    (edges without a peak time use their free-flow time).
+    ``period`` picks the free-flow or peak time (edges without a peak time use their free-flow
+    time).
     """
     kind = data.get("kind")
     if kind not in profile["use"]:
         return None
     cost = (profile.get("cost") or {}).get(kind, "base")
     base = data.get(time_key(period), data["travel_time"])
-    w = float(base) if cost == "base" else float(cost) * 60.0
-    if kind == "rail_board":
-        w += board_penalty_s(profile)
-    return w
+    return float(base) if cost == "base" else float(cost) * 60.0
 
 
 def _cheapest(keys: tuple[np.ndarray, ...], w: np.ndarray) -> np.ndarray:
@@ -89,19 +80,16 @@ def _cheapest(keys: tuple[np.ndarray, ...], w: np.ndarray) -> np.ndarray:
 
 
 def _assemble(nodes: list[Hashable], lon: np.ndarray, lat: np.ndarray, u: np.ndarray, v: np.ndarray, w: np.ndarray,
-              sample: np.ndarray, board: np.ndarray, pen: float, scenario: str, profile_name: str,
-              point: np.ndarray | None = None) -> CompiledGraph:
-    """A :class:`CompiledGraph` from the usable edges (``w`` includes the boarding penalty)."""
-    keep = _cheapest((u, v, board), w)  # boarding and other edges between two nodes stay apart
-    u, v, w, sample, board = u[keep], v[keep], w[keep], sample[keep], board[keep]
+              sample: np.ndarray, scenario: str, profile_name: str, point: np.ndarray | None = None) -> CompiledGraph:
+    """A :class:`CompiledGraph` from the usable edges (the cheapest of parallel edges)."""
+    keep = _cheapest((u, v), w)
+    u, v, w, sample = u[keep], v[keep], w[keep], sample[keep]
     n = len(nodes)
-    pair = _cheapest((u, v), w)
-    m = csr_matrix((w[pair] + EPS_S, (u[pair], v[pair])), shape=(n, n))
+    m = csr_matrix((w + EPS_S, (u, v)), shape=(n, n))
     m.sort_indices()
     if point is None:
         point = _place_mask(nodes)
-    return CompiledGraph(nodes, m.indptr, m.indices, m.data, lon, lat, u, v, w, sample, point, scenario, profile_name,
-                         pen, board)
+    return CompiledGraph(nodes, m.indptr, m.indices, m.data, lon, lat, u, v, w, sample, point, scenario, profile_name)
 
 
 def _place_mask(nodes: list[Hashable]) -> np.ndarray:
@@ -140,14 +128,9 @@ class CompiledGraph:
         Every usable edge (after taking the minimum over parallel edges), for isochrones.
     edge_sample : numpy.ndarray of bool
         Whether the edge counts as reached area in isochrones (local roads and connectors; not
-        expressways between interchanges, rail track or waterways).
+        expressways between interchanges or waterways).
     point_sample : numpy.ndarray of bool
         Whether the node is a place (a point sample in isochrones).
-    board_once_penalty_s : float
-        Seconds added to every ``rail_board`` edge (``edge_time_s`` and the matrix include it);
-        :meth:`dijkstra` refunds it on the first boarding of a trip.
-    edge_board : numpy.ndarray of bool, optional
-        Whether the edge is a ``rail_board`` (street to station) edge.
     """
 
     nodes: list[Hashable]
@@ -163,8 +146,6 @@ class CompiledGraph:
     point_sample: np.ndarray
     scenario: str = ""
     profile: str = ""
-    board_once_penalty_s: float = 0.0
-    edge_board: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         # Dijkstra is only correct for non-negative times; a negative one (e.g. a negative
@@ -190,21 +171,20 @@ class CompiledGraph:
         """Compile a graph directly (every edge usable under ``profile``, whatever its project)."""
         nodes = list(G.nodes)
         index = {n: i for i, n in enumerate(nodes)}
-        rows: list[tuple[int, int, float, bool, bool]] = []
+        rows: list[tuple[int, int, float, bool]] = []
         for a, b, d in G.edges(data=True):
             w = profile_weight(d, profile, period)
             if w is None:
                 continue
             sample = d.get("kind") in ("road", "connector") and d.get("highway") != "motorway" and d.get("mode") == "road"
-            rows.append((index[a], index[b], w, sample, d.get("kind") == "rail_board"))
+            rows.append((index[a], index[b], w, sample))
         u = np.array([r[0] for r in rows], dtype=np.int64)
         v = np.array([r[1] for r in rows], dtype=np.int64)
         w = np.array([r[2] for r in rows], dtype=float)
         smp = np.array([r[3] for r in rows], dtype=bool)
-        brd = np.array([r[4] for r in rows], dtype=bool)
         lon = np.array([G.nodes[x].get("x", np.nan) for x in nodes], dtype=float)
         lat = np.array([G.nodes[x].get("y", np.nan) for x in nodes], dtype=float)
-        return _assemble(nodes, lon, lat, u, v, w, smp, brd, board_penalty_s(profile), scenario, profile_name)
+        return _assemble(nodes, lon, lat, u, v, w, smp, scenario, profile_name)
 
     # ------------------------------------------------------------------ the kernel protocol (tx_transport.sweep)
     @property
@@ -250,49 +230,13 @@ class CompiledGraph:
         Returns an array of shape (len(sources), n) (or (n,) with ``min_only``), ``inf`` where not
         reached within ``limit_s`` (a node exactly at the limit is reached); with
         ``return_predecessors`` also the predecessor matrix (``-9999`` where there is none).
-
-        With a boarding penalty, every ``rail_board`` edge costs the penalty except the first one
-        of a trip: the search runs on two copies of the graph (before and after the first
-        boarding), so that trips that never board are not charged nor refunded anything.
         """
         n = len(self.nodes)
         # every edge carries EPS_S: allow for it so that a node exactly at the limit is reached
         limit = limit_s + EPS_S * (2 * n + 1)
-        pen = self.board_once_penalty_s
-        idx = np.asarray(sources)
-        if pen <= 0 or (self.edge_board is not None and not self.edge_board.any()):
-            res = dijkstra(self.matrix, directed=True, indices=idx, limit=limit,
-                           return_predecessors=return_predecessors, min_only=min_only)
-            return (res[0], res[1]) if return_predecessors else res
-        if self.edge_board is None:  # built without edge kinds: refund the penalty on the distances
-            res = dijkstra(self.matrix, directed=True, indices=idx, limit=limit + pen,
-                           return_predecessors=return_predecessors, min_only=min_only)
-            dist = res[0] if return_predecessors else res
-            dist = np.where(dist >= pen, dist - pen, dist)
-            dist[dist > limit] = np.inf
-            return (dist, res[1]) if return_predecessors else dist
-        m2 = self.__dict__.get("_two_layer")
-        if m2 is None:  # built once per compiled graph (not a field: recomputed after unpickling)
-            b = self.edge_board
-            u, v, w = self.edge_u, self.edge_v, self.edge_time_s
-            rows = np.concatenate([u[~b], u[b], u + n])
-            cols = np.concatenate([v[~b], v[b] + n, v + n])
-            ws = np.concatenate([w[~b], np.maximum(w[b] - pen, 0.0), w])
-            keep = _cheapest((rows, cols), ws)
-            m2 = csr_matrix((ws[keep] + EPS_S, (rows[keep], cols[keep])), shape=(2 * n, 2 * n))
-            self.__dict__["_two_layer"] = m2
-        res = dijkstra(m2, directed=True, indices=idx, limit=limit, return_predecessors=return_predecessors,
-                       min_only=min_only)
-        d2 = res[0] if return_predecessors else res
-        d0, d1 = d2[..., :n], d2[..., n:]
-        boarded = d1 < d0
-        dist = np.where(boarded, d1, d0)
-        if not return_predecessors:
-            return dist
-        p2 = res[1]
-        pred = np.where(boarded, p2[..., n:], p2[..., :n])
-        pred = np.where(pred >= 0, pred % n, pred)
-        return dist, pred
+        res = dijkstra(self.matrix, directed=True, indices=np.asarray(sources), limit=limit,
+                       return_predecessors=return_predecessors, min_only=min_only)
+        return (res[0], res[1]) if return_predecessors else res
 
 
 @dataclass
@@ -412,11 +356,7 @@ class EdgeTable:
         for k, c in (profile.get("cost") or {}).items():
             if c != "base":
                 t[of_kind(k)] = float(c) * 60.0
-        pen = board_penalty_s(profile)
-        board = of_kind("rail_board")
-        if pen > 0:
-            t[board] += pen
-        return _assemble(self.nodes, self.lon, self.lat, self.u[m], self.v[m], t[m], self.sample[m], board[m], pen,
+        return _assemble(self.nodes, self.lon, self.lat, self.u[m], self.v[m], t[m], self.sample[m],
                          scenario, profile_name, self._point_mask())
 
 
@@ -424,15 +364,12 @@ def override_time_s(kind: str, time_s: float, length_m: float, speed_kmh: float,
                     accel_ms2: float = float("nan"), decel_ms2: float = float("nan"), supplement: float = 1.0) -> float:
     """Travel time (s) of an edge whose project is re-speeded to ``speed_kmh`` by a scenario.
 
-    Rail runs are recomputed with :func:`tx_transport.rail.run_time_s` (and the supplement);
-    road and waterway edges keep their fixed part (e.g. a ramp toll or lock time) and run the
-    length at the new speed; other kinds (station, transfer) are unchanged. Used by both the
-    kernel and :meth:`tx_transport.Network.graph`, so the two always agree.
+    Road and waterway edges keep their fixed part (e.g. a ramp toll or lock time) and run the
+    length at the new speed; other kinds (connectors, port transfers) are unchanged. Used by both
+    the kernel and :meth:`tx_transport.Network.graph`, so the two always agree. (Rail speeds of
+    a scenario act on the timetable's generated trip patterns, :mod:`tx_transport.transit.edits`.)
+    ``accel_ms2``, ``decel_ms2`` and ``supplement`` are accepted for compatibility and unused.
     """
-    from .rail import run_time_s
-
-    if kind == "rail_run":
-        return run_time_s(length_m / 1000.0, speed_kmh, accel_ms2, decel_ms2) * supplement
     if kind in ("road", "waterway"):
         v0 = np.nan if speed_kph is None else speed_kph
         fixed = time_s - length_m / (v0 / 3.6) if np.isfinite(v0) and v0 > 0 else 0.0

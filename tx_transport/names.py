@@ -11,6 +11,9 @@ destination and by the command line. A query matches, best first:
 3. a name without the station suffix: ``桐乡站`` → ``桐乡``, ``Hangzhou East station`` →
    ``Hangzhou East`` (so the timetable names 桐乡, 杭州东, 上海虹桥 find the stations).
 
+Other names of a place (``aliases`` in places.csv, ``|``-separated: a station's later name, e.g.
+松江南 is ``上海松江`` since 2024) count from level 2.
+
 The best level decides: ``上海`` is the city place ``shanghai`` (level 1) rather than
 ``上海站`` (level 3). ``prefer_kinds=("station",)`` (what the rail profile asks) first keeps only
 matches of those kinds when there are any, so ``上海`` is then ``shanghai-station``. Two places
@@ -70,9 +73,16 @@ class PlaceIndex:
         self.kind = {str(i): str(k) for i, k in zip(places.index, places.get("kind", pd.Series("", index=places.index)))}
         self._names: dict[str, tuple[str, str]] = {}
         self._keys: dict[str, dict[str, int]] = {}  # normalised form -> {place id: best level}
-        for pid, en, zh in zip(self.ids, _column(places, "name_en"), _column(places, "name_zh")):
+        aliases = _column(places, "aliases") if "aliases" in places.columns else [""] * len(self.ids)
+        for pid, en, zh, al in zip(self.ids, _column(places, "name_en"), _column(places, "name_zh"), aliases):
             self._names[pid] = (en, zh)
             forms = [(1, normalise(pid))] + _variants(en) + _variants(zh)
+            # other names of the place (a station's later name, `aliases` in places.csv, "|"-separated) rank
+            # with the bracket-less forms
+            names = [a.strip() for a in str(al).split("|") if a.strip()]
+            if self.kind.get(pid) == "station":  # a station alias is given as the timetable writes it (上海松江)
+                names += [a + "站" for a in names if not a.endswith("站") and not a.isascii()]
+            forms += [(max(level, 2), form) for a in names for level, form in _variants(a)]
             for level, form in forms:
                 slot = self._keys.setdefault(form, {})
                 slot[pid] = min(level, slot.get(pid, level))

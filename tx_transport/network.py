@@ -39,7 +39,7 @@ def _in_scenario(d: dict[str, Any], sel: ScenarioSelection) -> dict[str, Any]:
         return d
     out = {**d, "travel_time": override_time_s(d["kind"], d["travel_time"], d["length"], sel.speed_kmh[p], d.get("speed_kph"),
                                                d.get("accel_ms2", np.nan), d.get("decel_ms2", np.nan), d.get("supplement", 1.0))}
-    if d["kind"] in ("road", "waterway", "rail_run"):
+    if d["kind"] in ("road", "waterway"):
         out["speed_kph"] = float(sel.speed_kmh[p])
     return out
 
@@ -47,7 +47,7 @@ def _in_scenario(d: dict[str, Any], sel: ScenarioSelection) -> dict[str, Any]:
 #: Columns of :attr:`Route.legs` (``train``, ``dep``, ``arr``, ``stops`` are filled for timetable legs).
 LEG_COLUMNS = ["mode", "from_node", "to_node", "from_name", "to_name", "time_min", "length_km", "projects", "train", "dep", "arr", "stops"]
 
-_LEG_MODE = {"road": "road", "expressway": "expressway", "rail": "rail", "waterway": "waterway", "transfer": "station"}
+_LEG_MODE = {"road": "road", "expressway": "expressway", "waterway": "waterway"}
 
 
 @dataclass
@@ -279,6 +279,9 @@ class Network:
             profile costs them; otherwise every mode, with base times.
         """
         prof = self._profile(profile) if profile is not None else None
+        if prof is not None and prof.get("router") == "timetable":
+            raise QueryError(f"profile {profile!r} runs on the timetable, not on a graph: see timetable() (GTFS tables) and "
+                             "compiled_timetable(); graph() takes a road or water profile")
         sel = self.selection(scenario)
         G = self._full_graph
         H = nx.MultiDiGraph(**{**G.graph, "scenario": sel.name, "name": f"tx-transport {sel.name}" + (f" ({profile})" if profile else "")})
@@ -303,6 +306,9 @@ class Network:
         """
         prof = self._profile(profile)
         time_key(period)  # validates the period
+        if prof.get("router") == "timetable":
+            raise QueryError(f"profile {profile!r} runs on the timetable, not on the road graph: use compiled_timetable(), "
+                             "door_to_door() or sweep_kernel()")
         if selection is not None:
             # only projects with edges in the graph change the kernel (a rail line does not): scenario
             # tests that differ by a rail project share one compiled road graph
@@ -501,7 +507,6 @@ class Network:
         coords: list[tuple[float, float]] = []
         total_t = 0.0
         total_l = 0.0
-        refunded = False
         for a, c in zip(nodes[:-1], nodes[1:]):
             w = float(mat[idx[a], idx[c]]) - 0.0
             best = None
@@ -515,9 +520,6 @@ class Network:
                 if dw is not None and dw < best_w:
                     best, best_w = d, dw
             assert best is not None
-            if best["kind"] == "rail_board" and cg.board_once_penalty_s > 0 and not refunded:
-                w -= cg.board_once_penalty_s
-                refunded = True
             mode = _LEG_MODE[best["mode"]]
             t_min = max(w - EPS_S, 0.0) / 60.0
             l_km = best["length"] / 1000.0

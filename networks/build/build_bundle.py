@@ -338,6 +338,13 @@ def build_places(rail_nodes: pd.DataFrame, log: list[str]) -> None:
             out.loc[i, "lon"] = f"{lon:.3f}"
             out.loc[i, "coord_source"] = row["coord_source"] + f" (moved {moved:.1f} km onto OSM rail node {n})"
             log.append(f"- place {row['id']}: snapped to OSM rail node {n}, moved {moved:.2f} km")
+    # later names of stations (renamed since the timetable that named them), for name lookups
+    al = pd.read_csv(HERE / "place_aliases.csv", dtype=str, keep_default_na=False)
+    unknown = sorted(set(al.place_id) - set(out["id"]))
+    if unknown:
+        raise SystemExit(f"build/place_aliases.csv names places that are not in places.csv: {unknown}")
+    names = al.groupby("place_id")["alias"].agg("|".join)
+    out["aliases"] = out["id"].map(names).fillna("")
     atomic_write_text(NETWORKS / "places.csv", out.to_csv(index=False, quoting=csv.QUOTE_MINIMAL))
 
 

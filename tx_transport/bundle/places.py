@@ -4,19 +4,19 @@ coordinates must lie in."""
 from __future__ import annotations
 
 import difflib
-from typing import Any
+from typing import Annotated, Any
 
 import pandas as pd
-from pydantic import ValidationInfo, model_validator
+from pydantic import BeforeValidator, ValidationInfo, model_validator
 
 from .base import DEFAULT_AREA, Context
 from .readers import UNREADABLE, read_csv
-from .schema import Id, NonNegative, Record, Schema, Text, check, fail, number, one_of, ref, text, unique
+from .schema import Id, NonNegative, Record, Schema, Text, check, fail, got, number, one_of, ref, text, unique
 
 PLACE_KINDS = ("city", "town", "station", "interchange", "port", "airport", "venue")
 COORD_STATUSES = ("sourced", "derived", "assumption")
 PLACE_COLUMNS = ["id", "name_en", "name_zh", "kind", "lat", "lon", "coord_source"]
-OPTIONAL_COLUMNS = ["population", "population_source", "coord_status"]
+OPTIONAL_COLUMNS = ["population", "population_source", "coord_status", "aliases"]
 Coordinate = number()
 
 
@@ -29,6 +29,16 @@ def check_area(lat: float, lon: float, area: dict[str, float]) -> None:
          f"(lat {area['min_lat']:g}–{area['max_lat']:g}, lon {area['min_lon']:g}–{area['max_lon']:g})",
          ("lat and lon look swapped; " if swapped else "")
          + "give WGS84 decimal degrees (not projected metres, not GCJ-02 offsets), or widen 'area' in bundle.yaml")
+
+
+def _aliases(v: Any) -> Any:
+    """Other names of the place, ``|``-separated: no empty name, none twice."""
+    if not isinstance(v, str):
+        fail(f"aliases must be text, got {got(v)}", "write the other names separated by '|'")
+    names = [a.strip() for a in v.split("|")]
+    if any(not a for a in names) or len(set(names)) != len(names):
+        fail(f"aliases {v!r} has an empty or repeated name", "separate the other names by single '|', each once")
+    return v
 
 
 class LatLon(Record):
@@ -56,6 +66,7 @@ class PlaceRow(LatLon):
     population: NonNegative | None = None
     population_source: Text | None = None
     coord_status: one_of(COORD_STATUSES) | None = None  # type: ignore[valid-type]
+    aliases: Annotated[str, BeforeValidator(_aliases)] | None = None
 
 
 class Area(Schema):

@@ -15,7 +15,7 @@ from ..transit.edits import EDIT_TYPES
 from ..transit.timetable import parse_clock
 from .base import Context
 from .readers import UNREADABLE
-from .schema import Bool, Clock, Date, Record, Schema, StationRef, Text, check, fail, got, kebab_id, number, one_of, ref, text, unique
+from .schema import Bool, Clock, Date, Record, Schema, StationRef, Text, Year, check, fail, got, kebab_id, number, one_of, ref, text, unique
 
 FeedRef = ref("feeds", problem="feed {v} is not in transit.yaml", fix="use one of {choices}", what="feed")
 EditRef = ref("edits", problem="service edit {v} is not in services.yaml", fix="name an edit id of services.yaml", what="edit")
@@ -29,6 +29,7 @@ class Feed(Record):
                fix="give the GTFS folder or zip, relative to the bundle")
     service_date: Date | None = None
     source: text(nonempty=True, missing="has no 'source'", fix="say where the feed comes from and its licence")  # type: ignore[valid-type]
+    lines_included_until: Year | None = None
     licence: Text | None = None
     license: Text | None = None
     note: Text | None = None
@@ -114,7 +115,9 @@ def load_transit(ctx: Context) -> TransitConfig | None:
     if m is None or not ctx.ok("transit.yaml"):
         return None
     cfg = TransitConfig()
-    cfg.feeds = [FeedSpec(fd.id, (ctx.root / fd.path).resolve(), fd.service_date, fd.source) for fd in m.feeds]
+    cfg.feeds = [FeedSpec(fd.id, (ctx.root / fd.path).resolve(), fd.service_date, fd.source,
+                          fd.lines_included_until if fd.lines_included_until is not None
+                          else (int(fd.service_date[:4]) - 1 if fd.service_date else None)) for fd in m.feeds]
     cfg.default_feed = m.default_feed or (cfg.feeds[0].id if cfg.feeds else None)
     if m.repeat_daily is not None:
         cfg.repeat_daily = m.repeat_daily

@@ -25,6 +25,10 @@ class FeedSpec:
     path: Path
     service_date: str | None
     source: str
+    #: rail.yaml lines opened in or before this year have their trains in the feed: their
+    #: add-trip-pattern edits are not applied on it, and a scenario without such a line removes
+    #: its trains. Default: the year before the service date.
+    lines_included_until: int | None = None
 
 
 @dataclass

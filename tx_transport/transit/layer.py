@@ -39,6 +39,7 @@ class TransitLayer:
         self._timetables: dict[tuple[Any, ...], Timetable] = {}
         self._compiled: dict[tuple[Any, ...], CompiledTimetable] = {}
         self.stop_match: pd.DataFrame = pd.DataFrame(columns=["feed", "feed_stop_id", "stop_id", "how", "distance_km"])
+        self._opened = {str(p): (None if pd.isna(o) else int(o)) for p, o in bundle.projects["opened"].items()}
 
     # ------------------------------------------------------------------ feeds
     @property
@@ -134,12 +135,16 @@ class TransitLayer:
         projects loses every feed train that calls at two of its stations in a row (the train runs
         on the line between them).
         """
-        spec = sel.timetable
-        dates = [self.config.feed(f).service_date for f in spec.get("feeds") or [] if self.config.feed(f).service_date]
-        if not dates:
+        year = self._lines_until(sel)
+        if year is None:
             return []
-        year = min(int(d[:4]) for d in dates)
         return [li for li in self._b.rail_lines if li["opened"] is not None and li["opened"] <= year and li["id"] not in sel.projects]
+
+    def _lines_until(self, sel: ScenarioSelection) -> int | None:
+        """The year up to which the scenario's base feeds hold the trains of opened lines."""
+        years = [self.config.feed(f).lines_included_until for f in sel.timetable.get("feeds") or []]
+        years = [y for y in years if y is not None]
+        return min(years) if years else None
 
     def scenario_edits(self, sel: ScenarioSelection, spec: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """The edits a scenario applies, in services.yaml order (after the removal of the feed
@@ -149,11 +154,14 @@ class TransitLayer:
         drop = set(spec.get("remove_services") or [])
         out = [{"id": f"remove-line-{li['id']}", "type": "remove-trips", "select": {"on_line": list(li["station_ids"])}}
                for li in self.removed_lines(sel)]
+        until = self._lines_until(sel)
         for e in self._b.services:
             if e["id"] in drop:
                 continue
             if e.get("project") is not None:
-                if spec.get("project_edits", True) and e["project"] in sel.projects:
+                opened = self._opened.get(e["project"])
+                in_feed = until is not None and opened is not None and opened <= until  # its trains are in the feed
+                if spec.get("project_edits", True) and e["project"] in sel.projects and not in_feed:
                     out.append(e)
             elif e["id"] in want:
                 out.append(e)
