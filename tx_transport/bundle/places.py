@@ -11,7 +11,7 @@ from pydantic import BeforeValidator, ValidationInfo, model_validator
 
 from .base import DEFAULT_AREA, Context
 from .readers import UNREADABLE, read_csv
-from .schema import Id, NonNegative, Record, Schema, Text, check, fail, got, number, one_of, ref, text, unique
+from .schema import Id, Record, Schema, Text, check, fail, got, number, one_of, ref, text, unique
 
 PLACE_KINDS = ("city", "town", "station", "interchange", "port", "airport", "venue")
 COORD_STATUSES = ("sourced", "derived", "assumption")
@@ -63,7 +63,7 @@ class PlaceRow(LatLon):
     kind: one_of(PLACE_KINDS)  # type: ignore[valid-type]
     coord_source: text(nonempty=True, missing="coord_source is empty",  # type: ignore[valid-type]
                        fix="say where the coordinate comes from, or that it is an assumption")
-    population: NonNegative | None = None
+    population: number(ge=0, whole=True) | None = None  # type: ignore[valid-type]
     population_source: Text | None = None
     coord_status: one_of(COORD_STATUSES) | None = None  # type: ignore[valid-type]
     aliases: Annotated[str, BeforeValidator(_aliases)] | None = None
