@@ -1136,6 +1136,9 @@ class Network:
             coords += list(car_r.geometry.coords)[1:]
         df = pd.DataFrame(rows, columns=LEG_COLUMNS)
         total_min = float(col[j] / 60.0)
+        legs_min = float(df.time_min.sum())
+        if abs(legs_min - total_min) < 1.0 / 60.0:  # the kernel keeps float32 seconds; the legs are exact
+            total_min = legs_min
         geom = LineString(coords) if len(coords) >= 2 else LineString()
         what = f"leaving at {clock(t_dep)}" + (" (the window's median minute)" if depart_at is None else "")
         return Route(o_key, t_key, scenario, profile, total_min, float(df.length_km.sum()), df, geom, [o_node, t_node],

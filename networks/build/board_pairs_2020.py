@@ -219,15 +219,15 @@ def pairs_2016(tt: Path, stations: set[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["from", "to", "minutes", "code"])
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--shared", type=Path, default=Path("/work/shared"), help="the shared folder (holds data/timetables)")
-    ap.add_argument("--out", type=Path, default=REPO / "docs" / "observed_rail_2020.csv")
-    args = ap.parse_args(argv)
-    tt = args.shared / "data" / "timetables"
-    boards = pd.read_csv(tt / "railwayvis_station_boards_2020.csv", dtype=str, keep_default_na=False)
-    st16 = pd.read_csv(tt / "parse12306_stations_20160310.csv", dtype={"lon": float, "lat": float})
-    prov16 = province_of(st16, REPO / "networks" / "boundaries.geojson")
+def yrd_board_stations(boards: pd.DataFrame, st16: pd.DataFrame,
+                       boundaries: Path = REPO / "networks" / "boundaries.geojson") -> tuple[set[str], list[str]]:
+    """The board stations in Shanghai, Jiangsu, Zhejiang or Anhui, and the board stations of unknown province.
+
+    A station of the 2016 timetable is placed by its coordinate (:func:`province_of`); a board station
+    that is not in it by ``NEW_BOARD_STATION_PROVINCE`` [M]; any other is taken as outside the YRD and
+    returned in the second list for review. ``build_gtfs_2020.py`` uses the same set.
+    """
+    prov16 = province_of(st16, boundaries)
     names16 = set(st16.station)
     board_names = sorted(boards.station.unique())
     unknown = [n for n in board_names if n not in names16 and n not in NEW_BOARD_STATION_PROVINCE]
@@ -236,6 +236,19 @@ def main(argv: list[str] | None = None) -> int:
         p = prov16.get(n) if n in names16 else NEW_BOARD_STATION_PROVINCE.get(n)
         if p in YRD_PROVINCES:
             yrd.add(n)
+    return yrd, unknown
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--shared", type=Path, default=Path("/work/shared"), help="the shared folder (holds data/timetables)")
+    ap.add_argument("--out", type=Path, default=REPO / "docs" / "observed_rail_2020.csv")
+    args = ap.parse_args(argv)
+    tt = args.shared / "data" / "timetables"
+    boards = pd.read_csv(tt / "railwayvis_station_boards_2020.csv", dtype=str, keep_default_na=False)
+    st16 = pd.read_csv(tt / "parse12306_stations_20160310.csv", dtype={"lon": float, "lat": float})
+    names16 = set(st16.station)
+    yrd, unknown = yrd_board_stations(boards, st16)
     problems: list[str] = []
     trains = board_trains(boards, yrd, problems)
     table = summarise(pair_table(trains))
