@@ -102,8 +102,10 @@ def test_embedded_bundle_validates():
     n_projects = sum(len(yaml.safe_load((DEFAULT_BUNDLE / f).read_text(encoding="utf-8"))[k]) for f, k in
                      (("rail.yaml", "lines"), ("expressways.yaml", "corridors"), ("trunk_roads.yaml", "links"), ("waterways.yaml", "channels")))
     n_scen = len(yaml.safe_load((DEFAULT_BUNDLE / "scenarios.yaml").read_text(encoding="utf-8"))["scenarios"])
+    n_feeds = len(yaml.safe_load((DEFAULT_BUNDLE / "transit.yaml").read_text(encoding="utf-8"))["feeds"])
     assert rc == 0 and err == ""
-    assert out == f"ok: {DEFAULT_BUNDLE} ({len(places)} places, {n_projects} projects, {n_scen} scenarios, 1 feed)\n"
+    assert out == (f"ok: {DEFAULT_BUNDLE} ({len(places)} places, {n_projects} projects, {n_scen} scenarios, "
+                   f"{n_feeds} feed{'s' if n_feeds != 1 else ''})\n")
 
 
 def test_validate_takes_the_bundle_as_argument_or_network(pristine):
