@@ -209,7 +209,7 @@ def test_empty_csv(bundle):
 def test_csv_that_is_not_utf8(bundle):
     f = bundle / "places.csv"
     f.write_bytes(f.read_text(encoding="utf-8").encode("gb18030"))
-    expect_error(bundle, "places.csv", "file", "UTF-8", "not a readable UTF-8 CSV")
+    expect_error(bundle, "places.csv", "line 2", "UTF-8", "is not UTF-8 text")  # names the first line that is not UTF-8
 
 
 # --------------------------------------------------------------------------- places

@@ -7,6 +7,7 @@ Quick start::
     net.route("tongxiang-station", "shanghai-hongqiao", scenario="plan-2025", profile="rail")
     net.travel_times(["tongxiang"], ["shanghai", "hangzhou"], scenario="plan-2025", profile="door-to-door")
     net.isochrones("tongxiang", [15, 30, 45, 60], scenario="plan-2025", profile="car")
+    tx.validate("my_networks")                    # every problem of a bundle folder ([] when valid)
     tx.check(net, "plan-2025")                    # every goal of networks/goals.yaml
     tx.compare(net, "baseline-2020", "plan-2025") # goal changes, OD changes, per-project attribution
     tx.report(net, "report/")                     # the report the CLI's `report` writes (a Report object)
@@ -30,6 +31,7 @@ if started_as_command_line():  # Ctrl-C while the command line imports: one line
 
 from ._version import __version__
 from .accessibility import load_zones, population_reached
+from .bundle import BundleErrors, Problem, validate
 from .comparison import Comparison, compare
 from .doortodoor import DoorToDoorKernel
 from .errors import NetworkDataError, QueryError, TxTransportError, UnreachableError
@@ -45,12 +47,14 @@ from .transit import CompiledTimetable, Timetable, read_feed
 from .zones import grid_origins, join_points
 
 __all__ = [
+    "BundleErrors",
     "CompiledGraph",
     "CompiledTimetable",
     "Comparison",
     "DoorToDoorKernel",
     "Network",
     "NetworkDataError",
+    "Problem",
     "QueryError",
     "Report",
     "Route",
@@ -75,4 +79,5 @@ __all__ = [
     "search_places",
     "travel_time_sweep",
     "travel_time_tables",
+    "validate",
 ]

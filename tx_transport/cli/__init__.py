@@ -12,8 +12,10 @@ Behaves like a Unix tool:
 - outputs are checked before the work starts and written all-or-nothing
   (:mod:`tx_transport._files`).
 
-Subcommands live in :mod:`.network_cmds` (scenarios, places, route, isochrones) and
-:mod:`.goal_cmds` (check, compare, report); both import only :mod:`._common`.
+Subcommands live in :mod:`.network_cmds` (scenarios, places, route, isochrones, map),
+:mod:`.goal_cmds` (check, compare, report) and :mod:`.bundle_cmds` (validate); they import only
+:mod:`._common`. A bundle with several problems lists them one per line (the first
+:data:`~tx_transport.bundle.problems.MESSAGE_PROBLEMS`), after one error line.
 """
 
 from __future__ import annotations
@@ -27,8 +29,9 @@ from collections.abc import Callable
 
 from .._files import cleanup_temporaries
 from .._startup import quiet_exit_on_signal
+from ..bundle.problems import MESSAGE_PROBLEMS, BundleErrors
 from ..errors import TxTransportError
-from . import goal_cmds, network_cmds
+from . import bundle_cmds, goal_cmds, network_cmds
 from ._common import PROG, one_line
 
 #: Exit status by outcome.
@@ -73,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     network_cmds.register(sub, add)
     goal_cmds.register(sub, add)
+    bundle_cmds.register(sub, add)
     return p
 
 
@@ -81,6 +85,20 @@ def _say(message: str) -> None:
     try:
         print(f"{PROG}: {one_line(message)}", file=sys.stderr)
         sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
+def _say_problems(exc: BundleErrors) -> None:
+    """A bundle's problems: one error line, then one line per problem (the first few)."""
+    if len(exc.problems) == 1:
+        _say(f"error: {exc.problems[0]}")
+        return
+    more = f"; `{PROG} validate {exc.root}` lists all" if len(exc.problems) > MESSAGE_PROBLEMS else ""
+    _say(f"error: {len(exc.problems)} problems in bundle {exc.root}{more}:")
+    try:
+        for p in exc.problems[:MESSAGE_PROBLEMS]:
+            print(f"  {one_line(str(p))}", file=sys.stderr)
     except (OSError, ValueError):
         pass
 
@@ -148,6 +166,9 @@ def _run(argv: list[str] | None) -> int:
         return EXIT_SIGPIPE
     except KeyboardInterrupt as exc:
         return _interrupted(exc)
+    except BundleErrors as exc:
+        _say_problems(exc)
+        return EXIT_ERROR
     except TxTransportError as exc:
         _say(f"error: {exc}")
         return EXIT_ERROR
