@@ -153,6 +153,12 @@ def test_profile_use_with_a_nested_list(bundle):
     load_error(bundle, "profiles.yaml", "profile 'car'", "flat list")
 
 
+def test_rail_edge_kinds_in_a_road_profile_point_to_the_timetable(bundle):
+    """Rail is routed on the timetable: an old profile listing rail graph edges is told so."""
+    edit_yaml(bundle, "profiles.yaml", lambda d: d["profiles"]["car"].update(use=["road", "rail_run"]))
+    load_error(bundle, "profiles.yaml", "profile 'car'", "'rail_run' is no longer a graph edge", "router: timetable")
+
+
 @pytest.mark.parametrize("change, record", [
     (lambda d: d.update(one_hour_circles=["shanghai"]), "one_hour_circles item 1"),
     (lambda d: d["one_hour_circles"][0].update(targets=["shanghai"]), "targets item 1"),

@@ -9,10 +9,11 @@ from pydantic import BeforeValidator, model_validator
 
 from .base import Context
 from .readers import UNREADABLE
-from .schema import Minutes, Record, Schema, check, fail, got, kebab_id, number, one_of, ref, text
+from .schema import Record, Schema, check, fail, got, kebab_id, number, one_of, ref, text
 
-EDGE_KINDS = ("road", "ramp", "connector", "rail_board", "rail_wait", "rail_run", "rail_dwell", "rail_alight", "rail_transfer",
-              "waterway", "port_transfer")
+#: Edge kinds of the scenario graph (road and water). Rail is routed on the timetable, not on graph edges.
+EDGE_KINDS = ("road", "ramp", "connector", "waterway", "port_transfer")
+_RAIL_KINDS = ("rail_board", "rail_wait", "rail_run", "rail_dwell", "rail_alight", "rail_transfer")
 TIMETABLE_MEASURES = ("fastest-of-day", "window")
 TIMETABLE_PROFILE_KEYS = {"description", "router", "measure", "statistic", "access_profile", "access_max_min", "egress_max_min", "period"}
 WINDOW_ONLY = ("statistic", "access_profile", "access_max_min", "egress_max_min", "period")
@@ -21,6 +22,9 @@ WINDOW_ONLY = ("statistic", "access_profile", "access_max_min", "egress_max_min"
 def _edge_kind(v: Any) -> str:
     if not isinstance(v, str):
         fail(f"'use' must be a flat list of edge kinds, got item {got(v)}", "write it as use: [road, ramp, connector] (one kind per item)")
+    if v in _RAIL_KINDS:
+        fail(f"edge kind {v!r} is no longer a graph edge: rail runs on the timetable",
+             "route rail with a timetable profile (router: timetable, measure: fastest-of-day or window)")
     if v not in EDGE_KINDS:
         fail(f"edge kind {v!r} is unknown", f"use kinds of {sorted(EDGE_KINDS)}")
     return v
@@ -53,7 +57,6 @@ class RoadProfile(Record):
     description: Description  # type: ignore[valid-type]
     use: list[EdgeKind]
     cost: dict[Annotated[str, BeforeValidator(_cost_kind)], Annotated[Any, BeforeValidator(_cost)]] = {}
-    board_once_penalty_min: Minutes | None = None
 
     @model_validator(mode="after")
     def _not_empty(self) -> Any:
@@ -131,12 +134,7 @@ def load_profiles(ctx: Context) -> dict[str, dict[str, Any]] | None:
                     p[key] = float(p.get(key, 90))
             p["use"] = []
         else:
-            use = list(p["use"])
-            if "rail_run" in use and "rail_dwell" not in use:
-                use.append("rail_dwell")
-            p["use"] = use
-            if "board_once_penalty_min" in p:
-                p["board_once_penalty_min"] = float(p["board_once_penalty_min"] or 0.0)
+            p["use"] = list(p["use"])
         out[name] = p
     return out if ok else None
 
