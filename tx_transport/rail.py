@@ -6,7 +6,7 @@ The time between two stops of a service is computed from the distance, the line'
     t = L / v + v / (2 a) + v / (2 b)            if the train reaches v
     t = v_p / a + v_p / b,  v_p = sqrt(2 L a b / (a + b))   otherwise (triangular profile)
 
-Dwell time at intermediate stops is added separately (the ``dwell_min`` of a trip pattern). Parameters are in
+Dwell time at intermediate stops is added separately (``dwell_min`` of the rolling stock in modes.yaml). Parameters are in
 ``networks/modes.yaml`` with their sources.
 """
 
