@@ -481,7 +481,7 @@ def test_fastest_tongxiang_trips_no_faster_than_in_2016(net):
             fastest_2016 = min(v for (k, x, y), v in f16.items() if (x, y) == (a, b))
             got = net.route(a, b, scenario="baseline-2020", profile="rail").time_min
             assert got >= fastest_2016, (a, b, got, fastest_2016)
-    assert f16[("G", "hangzhou-east", "tongxiang-station")] == 17  # 2016's fastest hop; 2019–2024 timetables: 17 min too
+    assert f16[("G", "hangzhou-east", "tongxiang-station")] == 17  # the fastest 2016 hop (G7508 had 14 before rule 9)
 
 
 def test_rule9_floors_from_2016_hops_speed_up_and_physics(build, line):
