@@ -390,3 +390,161 @@ def test_rule7_places_calls_by_distance_with_stop_losses(build, rule7_line):
     x, y = build.place_calls(a, b, ["X", "Y"], "G", km)
     run = 40 - 2 * (loss + 2)
     assert y.arr == round(700 + 2 * run / 3 + (loss + 2) + loss / 2) and a.dep < x.arr < x.dep < y.arr < y.dep < b.arr
+
+
+# --------------------------------------------------------------------------- rule 9: hop floors
+CLASS_KMH = {"G": 300.0, "D": 250.0, "C": 200.0}  # [M] the class running speeds of the build's rules 7 and 9
+FASTER = {"G": ["G"], "D": ["G"], "C": ["D", "G"]}  # the faster classes of each class
+BRAKE = 0.5  # m/s², braking and acceleration [M]
+
+
+def _stop_times(feed_dir: Path) -> pd.DataFrame:
+    s = pd.read_csv(feed_dir / "stop_times.txt", dtype={"trip_id": str}).sort_values(["trip_id", "stop_sequence"])
+    cls = pd.read_csv(feed_dir / "trips.txt", dtype=str).merge(pd.read_csv(feed_dir / "routes.txt", dtype=str), on="route_id")
+    s = s.merge(cls[["trip_id", "route_desc"]], on="trip_id").sort_values(["trip_id", "stop_sequence"]).reset_index(drop=True)
+    return s.assign(arr=_minutes(s.arrival_time), dep=_minutes(s.departure_time))
+
+
+def _fastest_between(s: pd.DataFrame) -> dict:
+    """(class, A, B) -> fastest minutes from a call at A to a later call at B of one trip."""
+    pairs = s.merge(s, on=["trip_id", "route_desc"], suffixes=("_a", "_b"))
+    pairs = pairs[pairs.stop_sequence_a < pairs.stop_sequence_b]
+    return (pairs.arr_b - pairs.dep_a).groupby([pairs.route_desc, pairs.stop_id_a, pairs.stop_id_b]).min().to_dict()
+
+
+@pytest.fixture(scope="module")
+def floor_oracle(places):
+    """Rule 9's floor of every hop of cr-2020, recomputed here from cr-2016 and the board calls of cr-2020 (timepoint 1)
+    with plain pandas: the hop with its minutes and floor, the call source of its non-board end, its section's speed-up."""
+    s16, s20 = _stop_times(ROOT / "networks" / "transit" / "cr-2016"), _stop_times(FEED)
+    nxt = s16.shift(-1)
+    same = s16.trip_id.eq(nxt.trip_id)
+    hop16 = (nxt.arr[same] - s16.dep[same]).groupby([s16.route_desc[same], s16.stop_id[same], nxt.stop_id[same]]).min().to_dict()
+    board_stops = set(s20.stop_id[s20.timepoint == 1])
+    f16 = _fastest_between(s16[s16.stop_id.isin(board_stops)])
+    f20 = _fastest_between(s20[s20.timepoint == 1])
+    lat, lon = places.lat.astype(float), places.lon.astype(float)
+
+    def r(k, a, b):
+        return min(1.0, f20[(k, a, b)] / f16[(k, a, b)]) if (k, a, b) in f20 and (k, a, b) in f16 else 1.0
+
+    rows = []
+    for tid, g in s20.groupby("trip_id", sort=False):
+        stop, arr, dep, src, k = g.stop_id.to_list(), g.arr.to_list(), g.dep.to_list(), g.call_source.to_list(), g.route_desc.iloc[0]
+        board = [i for i, x in enumerate(src) if x == "board"]
+        for i in range(len(stop) - 1):
+            if src[i] == src[i + 1] == "board":
+                continue
+            x, y = stop[i], stop[i + 1]
+            lo, hi = [j for j in board if j <= i], [j for j in board if j > i]
+            a, b = (stop[lo[-1]], stop[hi[0]]) if lo and hi else ("", "")
+            own = hop16.get((k, x, y))
+            cand = [own * r(k, a, b)] if own is not None else []
+            cand += [min(hop16[(c, x, y)] * r(c, a, b), own if own is not None else np.inf) for c in FASTER[k] if (c, x, y) in hop16]
+            if cand:
+                f = max(cand)
+            else:  # physics: straight line at the class speed plus v/a (a triangle if too short to reach v)
+                d, v = float(_haversine_km(lat[x], lon[x], lat[y], lon[y])) * 1000.0, CLASS_KMH[k] / 3.6
+                f = (d / v + v / BRAKE if d >= v * v / BRAKE else 2 * np.sqrt(d / BRAKE)) / 60.0 * r(k, a, b)
+            rows.append({"trip_id": tid, "a": x, "b": y, "minutes": arr[i + 1] - dep[i], "floor": max(1, int(np.floor(f + 0.5))),
+                         "observed": bool(cand), "source": src[i + 1] if src[i + 1] != "board" else src[i], "r": r(k, a, b)})
+    return pd.DataFrame(rows)
+
+
+def test_no_hop_off_the_boards_faster_than_its_floor(floor_oracle):
+    """Rule 9: no hop with a call not at its 2020 board time runs faster than the fastest 2016 stop-to-stop run between
+    the same stations (of its class, or of a faster class up to its own) times its section's speed-up on the 2020
+    boards, or, where no 2016 train ran it, than the physics floor."""
+    h = floor_oracle
+    bad = h[h.minutes < h.floor]
+    assert bad.empty, f"{len(bad)} hops below their floor, e.g. {bad.head(5).to_dict('records')}"
+    assert len(h) > 7000 and h.observed.mean() > 0.8
+    # not vacuous: many hops of rules 3 and 7 run exactly at their floor, and sections with a proven speed-up (r < 1) occur
+    at = h[h.minutes == h.floor].source.value_counts()
+    assert at.get("2016-between", 0) > 50 and at.get("inferred", 0) > 200, at
+    assert (h.r < 0.9).sum() > 500
+
+
+def test_fastest_tongxiang_trips_no_faster_than_in_2016(net):
+    """G7508-like check, generalised: the Shanghai–Hangzhou HSR was not sped up between 2016 and 2020 (its fastest G train
+    Shanghai Hongqiao ↔ Hangzhou East is as fast on the 2020 boards as in 2016), so the model's fastest train between
+    桐乡 and 杭州东, 嘉兴南, 上海虹桥 in baseline-2020 is no faster than the fastest 2016 train between them."""
+    s16 = _stop_times(ROOT / "networks" / "transit" / "cr-2016")
+    s20 = _stop_times(FEED)
+    hsr = ["shanghai-hongqiao", "hangzhou-east"]
+    f16 = _fastest_between(s16[s16.stop_id.isin(hsr + ["jiaxing-south", "tongxiang-station"])])
+    f20 = _fastest_between(s20[(s20.timepoint == 1) & s20.stop_id.isin(hsr)])
+    for a, b in [hsr, hsr[::-1]]:
+        assert f20[("G", a, b)] >= f16[("G", a, b)], (a, b)
+    for o in ["hangzhou-east", "jiaxing-south", "shanghai-hongqiao"]:
+        for a, b in [(o, "tongxiang-station"), ("tongxiang-station", o)]:
+            fastest_2016 = min(v for (k, x, y), v in f16.items() if (x, y) == (a, b))
+            got = net.route(a, b, scenario="baseline-2020", profile="rail").time_min
+            assert got >= fastest_2016, (a, b, got, fastest_2016)
+    assert f16[("G", "hangzhou-east", "tongxiang-station")] == 17  # the fastest 2016 hop (G7508 had 14 before rule 9)
+
+
+def test_rule9_floors_from_2016_hops_speed_up_and_physics(build, line):
+    pos, t16 = line
+
+    def km(a, b):
+        return float(_haversine_km(pos.lat[a], pos.lon[a], pos.lat[b], pos.lon[b]))
+    d16 = build.Train16("T2", ["D2"], ["T2"], [build.Call("A", 600, 600), build.Call("X", 608, 609)], [0, 0])
+    f = build.HopFloors({"T16": t16, "T2": d16}, km, {("G", "A", "B"): 18.0}, {("G", "A", "B"): 24.0})
+    assert f.ratio("G", "A", "B") == 0.75 and f.ratio("D", "A", "B") == 1.0
+    assert f("G", "A", "X", "A", "B") == pytest.approx(10 * 0.75)  # the 2016 G hop A→X (10 min) sped up with the section
+    assert f("D", "A", "X", "A", "B") == pytest.approx(8)  # the D ran it in 8 in 2016: G's 7.5 does not bind
+    assert f("G", "X", "Y", "", "") == pytest.approx(8)  # outside a board section: r = 1
+    # no 2016 train ran A→Y (40 km): 40 km at 300 km/h + v/a from 83.3 m/s at 0.5 m/s²
+    assert f("G", "A", "Y", "", "") == pytest.approx((km("A", "Y") * 1000 / (300 / 3.6) + 300 / 3.6 / 0.5) / 60)
+    assert f.physics("G", "A", "A") == 0.0
+
+
+def test_rule9_retiming_holds_hops_at_their_floors_and_drops_calls_that_do_not_fit(build, line):
+    pos, t16 = line
+
+    def km(a, b):
+        return float(_haversine_km(pos.lat[a], pos.lon[a], pos.lat[b], pos.lon[b]))
+    floors = build.HopFloors({"T16": t16}, km)  # 2016 hops A→X 10, X→Y 8, Y→B 10 min
+    share = {"X": 0.9, "Y": 0.2}
+    tb = build.TripBuilder({"A", "B"}, {("G", "A", "B"): 20.0}, pos, {s: s for s in pos.index}, floors=floors,
+                           share=lambda a, b, x: share[x])
+    # 30 min A→B: the 2016 dwells (2 + 5) leave 23 < the floors' 28: dwells cut to 1 min, every hop at its floor
+    r = build.Train20(("G", 0, "A", "B"), ["G1"], [build.Call("A", 700, 700, "board", "过"), build.Call("B", 730, 730, "board", "终")])
+    calls = tb.build(r, t16)
+    assert [(c.stop, c.arr, c.dep) for c in calls] == [("A", 700, 700), ("X", 710, 711), ("Y", 719, 720), ("B", 730, 730)]
+    # 28 min: floors 28 + two 1-min dwells do not fit: Y (the lower 2016 share) goes; A→X 10 and X→B (physics, 40 km) fit
+    r = build.Train20(("G", 0, "A", "B"), ["G1"], [build.Call("A", 700, 700, "board", "过"), build.Call("B", 728, 728, "board", "终")])
+    calls = tb.build(r, t16)
+    assert [c.stop for c in calls] == ["A", "X", "B"] and (calls[0].dep, calls[-1].arr) == (700, 728)
+    assert calls[1].arr - 700 >= 10 and 728 - calls[1].dep >= round(floors("G", "X", "B", "A", "B"))
+    assert tb.stats["rule 9: 2016 calls dropped (hop floors)"] == 1 and "dropped Y" in tb.floor_notes[0]
+    # without floors the same 30-min train runs X→Y in 7 min (scaled), faster than any 2016 train
+    tb0 = build.TripBuilder({"A", "B"}, {("G", "A", "B"): 20.0}, pos, {s: s for s in pos.index})
+    r = build.Train20(("G", 0, "A", "B"), ["G1"], [build.Call("A", 700, 700, "board", "过"), build.Call("B", 730, 730, "board", "终")])
+    c0 = tb0.build(r, t16)
+    assert c0[2].arr - c0[1].dep < 8
+
+
+def test_rule9_inferred_calls_keep_their_floors(build, rule7_line):
+    trains, km = rule7_line
+    floors = build.HopFloors(trains, km)  # G hops: A→X 12, X→Y 12, Y→B 12, X→B 20, A→B 25 min
+    a = build.Call("A", 700, 700, "board")
+
+    def times(b_arr, stations, **kw):
+        return [(c.stop, c.arr, c.dep) for c in build.place_calls(a, build.Call("B", b_arr, b_arr, "board"), stations, "G", km,
+                                                                  floors=floors, **kw)]
+    assert times(735, ["X"]) == [("X", 712, 714)]  # by distance A→X would be 11.5 min: held at 12, X→B 21 ≥ 20
+    assert times(740, ["X", "Y"]) == [("X", 712, 714), ("Y", 726, 728)]  # exactly the floors and 2-min dwells
+    assert times(738, ["X", "Y"]) == [("X", 712, 713), ("Y", 725, 726)]  # dwells cut to 1 min
+    dropped: list = []
+    assert times(736, ["X", "Y"], share={"X": 0.75, "Y": 0.25}.get, dropped=dropped) == [("X", 712, 714)] and dropped == ["Y"]
+    # rule 7 gives a call only to a train whose floors still fit; a call no train can make goes to the next section
+    ref = build.SectionRefs(trains, {"A", "B"}, km).get("A", "B")
+    runs = [build.SectionRun("r1", "G", 40.0, 25.0), build.SectionRun("r2", "G", 32.0, 25.0)]
+    ends = {"r1": (a, build.Call("B", 740, 740)), "r2": (a, build.Call("B", 732, 732))}
+    carry: dict = {}
+    got = build.allocate(ref, runs, carry, fits=lambda r, xs: build.floors_fit(floors, *ends[r.key], "G", xs), carry_unplaced=True)
+    # X (share 3/4 of 2 trains: 2 wanted) fits r1 only (r2: floors 12 + 20 + 1 > 32 min); Y (1/4: 1) goes to r1 as well
+    assert got == {"r1": ["X", "Y"], "r2": []} and carry["X"] == pytest.approx(1.5 - 2 + 1)  # X's unplaced call carried on
+    assert build.allocate(ref, runs, {}) == {"r1": ["X", "Y"], "r2": ["X"]}  # without floors r2 (7 min slack) gets X too
